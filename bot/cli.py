@@ -1,0 +1,168 @@
+"""``container-bp``: scan, fix, explain. Exit 0 clean, 1 findings, 2 usage or internal error."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.progress import Progress
+from bot.report import render
+from fixers.config import Config, ConfigError, find_config, load_config
+from fixers.engine import Selection
+from fixers.registry import docs, find_rule
+from fixers.run import RunResult, discover, run
+from fixers.source import LocalSource
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="container-bp",
+        description="Find and fix container best-practice problems in Dockerfiles.",
+    )
+    parser.add_argument("--version", action="version", version=f"container-bp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("paths", nargs="*", default=["."], metavar="PATH",
+                       help="directories to walk or files to check (default: .)")  # fmt: skip
+        p.add_argument("--format", choices=FORMATS, default="text")
+        p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+        p.add_argument("--config", metavar="FILE", help="config file (default: .container-bp.yml)")
+        p.add_argument("--rules", metavar="IDS", default="", help="only these rules (comma list)")
+        p.add_argument("--skip", metavar="IDS", default="", help="not these rules (comma list)")
+        p.add_argument("--explain", action="store_true", help="say why each finding matters")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    scan = sub.add_parser("scan", help="report findings")
+    common(scan)
+    fix = sub.add_parser("fix", help="apply fixes in place (safe ones unless --unsafe)")
+    common(fix)
+    fix.add_argument("--unsafe", action="store_true", help="apply unsafe fixes too")
+    fix.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
+    explain = sub.add_parser("explain", help="show a rule's documentation")
+    explain.add_argument("rule", help="code, name or a peer id such as DL3006")
+    explain.add_argument("--format", choices=("text", "markdown"), default="text")
+    rules = sub.add_parser("rules", help="list every rule")
+    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    return parser
+
+
+def _ids(value: str) -> frozenset[str]:
+    unknown = []
+    out = set()
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        rule = find_rule(part)
+        if rule is None:
+            unknown.append(part.strip())
+        else:
+            out.add(rule.doc.code)
+    if unknown:
+        raise ConfigError(f"unknown rule {unknown[0]!r} (see `container-bp rules`)")
+    return frozenset(out)
+
+
+def _load_config(explicit: str | None, root: Path) -> Config:
+    path = Path(explicit) if explicit else find_config(root)
+    if path is None:
+        return Config()
+    if explicit and not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    return load_config(path, docs())
+
+
+def _prefix(root: Path) -> str:
+    try:
+        rel = root.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        rel = root.resolve().as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+def _execute(args: argparse.Namespace) -> RunResult:
+    fixing = args.command == "fix"
+    result = RunResult()
+    show_progress = not args.no_progress and sys.stderr.isatty() and not os.environ.get("CI")
+    for raw in args.paths:
+        target = Path(raw)
+        if not target.exists():
+            raise ConfigError(f"{raw}: no such file or directory")
+        if target.is_dir():
+            root, explicit = target, None
+        else:
+            root, explicit = target.parent, target.name
+        config = _load_config(args.config, root)
+        selection = Selection(config=config, only=_ids(args.rules), skip=_ids(args.skip))
+        source = LocalSource(root)
+        targets = discover(source, [explicit]) if explicit else discover(source)
+        if explicit:
+            targets = [t for t in targets if t[0] == explicit]
+        with Progress(enabled=show_progress) as progress:
+            run(
+                source,
+                targets,
+                selection,
+                fix=fixing,
+                unsafe=getattr(args, "unsafe", False),
+                progress=progress.update,
+                prefix=_prefix(root),
+                result=result,
+            )
+        if fixing and not args.diff:
+            for file_result in result.files:
+                if file_result.changed and file_result.path.startswith(_prefix(root)):
+                    assert file_result.fixed is not None
+                    source.write_text(file_result.source_path, file_result.fixed)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 0 if exc.code == 0 else 2
+    try:
+        if args.command == "explain":
+            rule = find_rule(args.rule)
+            if rule is None:
+                print(f"container-bp: unknown rule {args.rule!r}", file=sys.stderr)
+                return 2
+            from bot.report.ruledoc import explain_markdown, explain_text
+
+            doc = rule.doc
+            print(explain_markdown(doc) if args.format == "markdown" else explain_text(doc))
+            return 0
+        if args.command == "rules":
+            from bot.report.ruledoc import rules_table
+
+            print(rules_table(docs(), args.format))
+            return 0
+        result = _execute(args)
+    except ConfigError as exc:
+        print(f"container-bp: {exc}", file=sys.stderr)
+        return 2
+    fixing = args.command == "fix"
+    output = render(
+        args.format,
+        result,
+        explain=args.explain,
+        fixing=fixing,
+        diff=fixing and args.diff,
+        unsafe=getattr(args, "unsafe", False),
+    )
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+    else:
+        sys.stdout.write(output)
+    if fixing:
+        # After fixing, what matters is what is left.
+        return 1 if any(r.remaining for r in result.files) else 0
+    return 1 if result.findings else 0

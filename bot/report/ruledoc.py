@@ -1,0 +1,112 @@
+"""A rule's documentation as text, Markdown (Ruff's rule-page sections) and tables."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Sequence
+
+from fixers.model import FixSafety
+from fixers.rule import RuleDoc
+
+SAFETY_WORDS = {
+    FixSafety.SAFE: "safe fix (applied by `container-bp fix`)",
+    FixSafety.UNSAFE: "unsafe fix (applied with `container-bp fix --unsafe`)",
+    FixSafety.NONE: "no automatic fix",
+}
+
+
+def peers_text(doc: RuleDoc) -> str:
+    return ", ".join(f"{tool} {', '.join(ids)}" for tool, ids in doc.peers.items()) or "none"
+
+
+def ignore_text(doc: RuleDoc) -> str:
+    return (
+        f"`# container-bp ignore={doc.code} <reason>` on the line above the instruction, "
+        f"or `rules: {{disable: [{doc.name}]}}` in `.container-bp.yml`"
+    )
+
+
+def explain_markdown(doc: RuleDoc) -> str:
+    parts = [
+        f"# {doc.code} {doc.name}",
+        f"**{doc.title}** · {doc.kind} · default severity {doc.severity.value} · "
+        f"{SAFETY_WORDS[doc.fix]}",
+        "## What it does",
+        doc.what,
+        "## Why is this bad?",
+        doc.why,
+        "## Example",
+        f"```dockerfile\n{doc.before.rstrip()}\n```",
+    ]
+    if doc.after:
+        parts += ["Use instead:", f"```dockerfile\n{doc.after.rstrip()}\n```"]
+    parts += ["## Fix safety", doc.fix_notes]
+    if doc.options:
+        opts = "\n".join(f"- `{k}` (default `{v!r}`)" for k, v in doc.options.items())
+        parts += ["## Options", opts]
+    parts += ["## How to ignore", ignore_text(doc), "## Same check elsewhere", peers_text(doc)]
+    if doc.references:
+        parts += ["## References", "\n".join(f"- <{r}>" for r in doc.references)]
+    return "\n\n".join(parts) + "\n"
+
+
+def explain_text(doc: RuleDoc) -> str:
+    def para(text: str) -> str:
+        return textwrap.fill(text, width=88, initial_indent="  ", subsequent_indent="  ")
+
+    def block(text: str) -> str:
+        return textwrap.indent(text.rstrip(), "    ")
+
+    lines = [
+        f"{doc.code} {doc.name}: {doc.title}",
+        f"  kind: {doc.kind}   severity: {doc.severity.value}   fix: {SAFETY_WORDS[doc.fix]}",
+        "",
+        "What it does",
+        para(doc.what),
+        "",
+        "Why",
+        para(doc.why),
+        "",
+        "Example",
+        block(doc.before),
+    ]
+    if doc.after:
+        lines += ["  Use instead:", block(doc.after)]
+    lines += ["", "Fix safety", para(doc.fix_notes)]
+    if doc.options:
+        lines += ["", "Options"] + [f"  {k}: {v!r}" for k, v in doc.options.items()]
+    lines += ["", "Ignore", para(ignore_text(doc)), "", "Same check elsewhere", "  " + peers_text(doc)]
+    if doc.references:
+        lines += ["", "References"] + [f"  {r}" for r in doc.references]
+    return "\n".join(lines)
+
+
+def rules_table(all_docs: Sequence[RuleDoc], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(
+            [
+                {
+                    "code": d.code,
+                    "name": d.name,
+                    "kind": d.kind,
+                    "title": d.title,
+                    "severity": d.severity.value,
+                    "fix": d.fix.value,
+                    "peers": {k: list(v) for k, v in d.peers.items()},
+                }
+                for d in all_docs
+            ],
+            indent=2,
+        )
+    if fmt == "markdown":
+        rows = ["| code | name | title | fix | same as |", "| --- | --- | --- | --- | --- |"]
+        rows += [
+            f"| {d.code} | `{d.name}` | {d.title} | {d.fix.value} | {peers_text(d)} |"
+            for d in all_docs
+        ]
+        return "\n".join(rows)
+    width = max((len(d.name) for d in all_docs), default=10)
+    return "\n".join(
+        f"{d.code}  {d.name:<{width}}  {d.fix.value:<6}  {d.title}" for d in all_docs
+    )

@@ -1,0 +1,201 @@
+"""``.container-bp.yml``: which rules run, at what severity, on which paths, with what options.
+
+Example::
+
+    rules:
+      disable: [CBP108]          # codes or names
+      enable: []                 # when non-empty, only these run
+    severity:
+      unpinned-base-image: error
+    ignore-paths: ["legacy/**"]
+    options:
+      missing-init:
+        init: tini
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pathspec
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+
+from fixers.model import Severity
+from fixers.rule import RuleDoc
+
+CONFIG_NAMES = (".container-bp.yml", ".container-bp.yaml")
+CONFIG_DIRS = ("", ".github")
+_TOP_KEYS = ("rules", "severity", "ignore-paths", "options")
+
+
+class ConfigError(ValueError):
+    """A config problem, always naming the file, the line and the key."""
+
+
+@dataclass
+class Config:
+    enable: frozenset[str] = frozenset()
+    disable: frozenset[str] = frozenset()
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    ignore_paths: tuple[str, ...] = ()
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    source: str | None = None
+
+    def _lookup(self, table: Mapping[str, Any], doc: RuleDoc) -> Any:
+        for key in (doc.code, doc.name):
+            if key in table:
+                return table[key]
+        return None
+
+    def is_enabled(self, doc: RuleDoc) -> bool:
+        if doc.code in self.disable or doc.name in self.disable:
+            return False
+        return not self.enable or doc.code in self.enable or doc.name in self.enable
+
+    def severity_for(self, doc: RuleDoc) -> Severity:
+        found = self._lookup(self.severity, doc)
+        return found if isinstance(found, Severity) else doc.severity
+
+    def options_for(self, doc: RuleDoc) -> Mapping[str, Any]:
+        merged = dict(doc.options)
+        merged.update(self._lookup(self.options, doc) or {})
+        return merged
+
+    def path_ignored(self, path: str) -> bool:
+        if not self.ignore_paths:
+            return False
+        return pathspec.GitIgnoreSpec.from_lines(self.ignore_paths).match_file(path)
+
+
+def find_config(root: Path) -> Path | None:
+    for folder in CONFIG_DIRS:
+        for name in CONFIG_NAMES:
+            candidate = root / folder / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_config(path: Path, docs: Iterable[RuleDoc]) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    return parse_config(text, str(path), docs)
+
+
+def _line(node: Any, key: Any) -> int:
+    if isinstance(node, CommentedMap):
+        try:
+            return int(node.lc.key(key)[0]) + 1
+        except (KeyError, TypeError):
+            pass
+        return int(node.lc.line) + 1
+    return 1
+
+
+def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
+    known = list(docs)
+    ids = {d.code for d in known} | {d.name for d in known}
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{name}{where}: not valid YAML: {exc}") from exc
+    if data is None:
+        return Config(source=name)
+    if not isinstance(data, CommentedMap):
+        raise ConfigError(f"{name}:1: the config must be a mapping of keys ({', '.join(_TOP_KEYS)})")
+
+    def fail(node: Any, key: Any, message: str) -> ConfigError:
+        return ConfigError(f"{name}:{_line(node, key)}: key '{key}': {message}")
+
+    def rule_ids(node: Any, key: str, value: Any) -> frozenset[str]:
+        if value is None:
+            return frozenset()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(node, key, "expected a list of rule codes or names")
+        unknown = [v for v in value if v not in ids]
+        if unknown:
+            raise fail(node, key, f"unknown rule {unknown[0]!r} (see `container-bp rules`)")
+        return frozenset(value)
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise fail(data, key, f"unknown key; expected one of {', '.join(_TOP_KEYS)}")
+
+    enable: frozenset[str] = frozenset()
+    disable: frozenset[str] = frozenset()
+    rules = data.get("rules")
+    if rules is not None:
+        if not isinstance(rules, CommentedMap):
+            raise fail(data, "rules", "expected a mapping with 'enable' and/or 'disable'")
+        for key in rules:
+            if key not in ("enable", "disable"):
+                raise fail(rules, key, "unknown key; expected 'enable' or 'disable'")
+        enable = rule_ids(rules, "enable", rules.get("enable"))
+        disable = rule_ids(rules, "disable", rules.get("disable"))
+
+    severity: dict[str, Severity] = {}
+    sev = data.get("severity")
+    if sev is not None:
+        if not isinstance(sev, CommentedMap):
+            raise fail(data, "severity", "expected a mapping of rule to severity")
+        for key, value in sev.items():
+            if key not in ids:
+                raise fail(sev, key, "unknown rule (see `container-bp rules`)")
+            try:
+                severity[key] = Severity(str(value).lower())
+            except ValueError:
+                levels = ", ".join(s.value for s in Severity)
+                raise fail(sev, key, f"severity must be one of {levels}") from None
+
+    ignore_paths: tuple[str, ...] = ()
+    ign = data.get("ignore-paths")
+    if ign is not None:
+        if not isinstance(ign, list) or not all(isinstance(v, str) for v in ign):
+            raise fail(data, "ignore-paths", "expected a list of path patterns")
+        ignore_paths = tuple(ign)
+
+    options: dict[str, dict[str, Any]] = {}
+    opts = data.get("options")
+    if opts is not None:
+        if not isinstance(opts, CommentedMap):
+            raise fail(data, "options", "expected a mapping of rule to options")
+        by_id = {d.code: d for d in known} | {d.name: d for d in known}
+        for key, value in opts.items():
+            if key not in by_id:
+                raise fail(opts, key, "unknown rule (see `container-bp rules`)")
+            if not isinstance(value, CommentedMap):
+                raise fail(opts, key, "expected a mapping of option to value")
+            allowed = by_id[key].options
+            for opt in value:
+                if opt not in allowed:
+                    choices = ", ".join(allowed) or "none"
+                    raise fail(value, opt, f"unknown option for {key} (options: {choices})")
+            options[key] = {str(k): _plain(v) for k, v in value.items()}
+
+    return Config(
+        enable=enable,
+        disable=disable,
+        severity=severity,
+        ignore_paths=ignore_paths,
+        options=options,
+        source=name,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's round-trip containers, turned into plain Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,51 @@
+"""In-file ignore comments, in our syntax and in the syntaxes users already have.
+
+- ``# container-bp ignore=CBP101,missing-init reason`` directly above an instruction;
+- ``# container-bp ignore-file=CBP101`` anywhere: the whole file;
+- ``# hadolint ignore=DL3006,DL3008`` above an instruction, ``# hadolint global ignore=...``;
+- ``# checkov:skip=CKV_DOCKER_3:reason``: checkov applies these to the whole file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fixers.dockerfile.parser import Comment, Dockerfile
+
+_OURS = re.compile(r"^container-bp\s+ignore\s*=\s*([\w,\s-]+?)(?:\s+\S.*)?$", re.IGNORECASE)
+_OURS_FILE = re.compile(r"^container-bp\s+ignore-file\s*=\s*([\w,\s-]+?)(?:\s+\S.*)?$", re.I)
+_HADOLINT = re.compile(r"^hadolint\s+ignore\s*=\s*([\w,\s]+)$", re.IGNORECASE)
+_HADOLINT_GLOBAL = re.compile(r"^hadolint\s+global\s+ignore\s*=\s*([\w,\s]+)$", re.IGNORECASE)
+_CHECKOV = re.compile(r"^checkov:skip=([A-Z0-9_]+)", re.IGNORECASE)
+
+
+def _ids(group: str) -> set[str]:
+    return {part.strip() for part in re.split(r"[,\s]+", group) if part.strip()}
+
+
+def _normalise(ids: set[str]) -> frozenset[str]:
+    # Codes compare upper-case, names lower-case; keep both spellings.
+    return frozenset({i.upper() for i in ids} | {i.lower() for i in ids})
+
+
+def file_wide(comments: list[Comment]) -> frozenset[str]:
+    found: set[str] = set()
+    for c in comments:
+        for pattern in (_OURS_FILE, _HADOLINT_GLOBAL, _CHECKOV):
+            m = pattern.match(c.text)
+            if m:
+                found |= _ids(m.group(1))
+    return _normalise(found)
+
+
+def at_line(doc: Dockerfile, line: int) -> frozenset[str]:
+    found: set[str] = set(file_wide(doc.comments))
+    for ins in doc.instructions:
+        if ins.line <= line <= ins.end_line:
+            for c in doc.comments_before(ins):
+                for pattern in (_OURS, _HADOLINT):
+                    m = pattern.match(c.text)
+                    if m:
+                        found |= _ids(m.group(1))
+            break
+    return _normalise(found)

@@ -1,0 +1,18 @@
+"""The Dockerfile kind for the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fixers.dockerfile import ignores
+from fixers.dockerfile.parser import Dockerfile, parse
+
+
+class DockerfileKind:
+    name = "dockerfile"
+
+    def parse(self, text: str) -> Dockerfile:
+        return parse(text)
+
+    def ignored_ids(self, doc: Any, line: int) -> frozenset[str]:
+        return ignores.at_line(doc, line)

@@ -1,0 +1,26 @@
+"""A kind of file: how to parse it and which ignore comments apply to a line of it."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Kind(Protocol):
+    name: str
+
+    def parse(self, text: str) -> Any:
+        """The document model; raises ValueError (with a line) when the text is not valid."""
+        ...
+
+    def ignored_ids(self, doc: Any, line: int) -> frozenset[str]:
+        """Rule ids (ours or peer tools') that in-file comments switch off at ``line``.
+
+        ``"*"`` switches off every rule.
+        """
+        ...
+
+
+def related_files(kind: Kind, doc: Any, path: str) -> list[tuple[str, str]]:
+    """Other files this document makes relevant, as (path, kind): e.g. an entrypoint script."""
+    finder = getattr(kind, "related", None)
+    return list(finder(doc, path)) if finder is not None else []

@@ -1,0 +1,93 @@
+"""One run over a source: discover, parse, scan or fix each file, and collect the results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from fixers.discover import kind_of
+from fixers.engine import KINDS, Selection, fix_text, scan_doc
+from fixers.kinds import related_files
+from fixers.model import FileResult, Finding, Skipped
+from fixers.source import Source, Unreadable
+
+
+@dataclass
+class RunResult:
+    files: list[FileResult] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.files for f in r.findings]
+
+
+def discover(source: Source, explicit: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """(path, kind) pairs: every recognised file the source walks, then explicit paths."""
+    seen: dict[str, str] = {}
+    for path in source.walk():
+        kind = kind_of(path)
+        if kind is not None:
+            seen[path] = kind
+    for path in explicit:
+        seen.setdefault(path, kind_of(path) or "dockerfile")
+    return sorted(seen.items())
+
+
+def run(
+    source: Source,
+    targets: list[tuple[str, str]],
+    selection: Selection,
+    *,
+    fix: bool = False,
+    unsafe: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+    prefix: str = "",
+    result: RunResult | None = None,
+) -> RunResult:
+    """Scan (and fix) every target; paths in findings are ``prefix + path``."""
+    result = result if result is not None else RunResult()
+    # (path, kind, optional): optional entries (found through another file) may not exist.
+    queue = [(path, kind, False) for path, kind in targets]
+    done: set[str] = set()
+    index = 0
+    while index < len(queue):
+        path, kind_name, optional = queue[index]
+        index += 1
+        if path in done:
+            continue
+        done.add(path)
+        if progress is not None:
+            progress(index, len(queue), path)
+        shown = prefix + path
+        if selection.config.path_ignored(path):
+            continue
+        try:
+            text = source.read_text(path)
+        except FileNotFoundError:
+            if not optional:
+                result.skipped.append(Skipped(shown, "no such file"))
+            continue
+        except Unreadable as exc:
+            result.skipped.append(Skipped(shown, str(exc)))
+            continue
+        kind = KINDS[kind_name]
+        try:
+            doc = kind.parse(text)
+        except ValueError as exc:
+            result.skipped.append(Skipped(shown, f"cannot parse as {kind_name}: {exc}"))
+            continue
+        for rel_path, rel_kind in related_files(kind, doc, path):
+            if rel_path not in done and rel_kind in KINDS:
+                queue.append((rel_path, rel_kind, True))
+        file_result = FileResult(path=shown, kind=kind_name, original=text, source_path=path)
+        file_result.findings = scan_doc(shown, kind, doc, selection)
+        file_result.remaining = file_result.findings
+        if fix:
+            outcome = fix_text(shown, kind_name, text, selection, unsafe=unsafe)
+            file_result.fixed = outcome.text
+            file_result.applied = outcome.applied
+            file_result.remaining = outcome.remaining
+            file_result.rejected = [f"{f.rule} line {f.line}: {why}" for f, why in outcome.rejected]
+        result.files.append(file_result)
+    return result
