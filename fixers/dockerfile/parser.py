@@ -43,6 +43,7 @@ class Heredoc:
     body: str
     line: int  # first body line
     end_line: int  # the terminator's line
+    body_start: int = 0  # file offset of the body's first character
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,17 @@ def parse(text: str) -> Dockerfile:
                         break
                     i += 1
                 body = text[lines[body_first][0] : lines[i][0]] if i > body_first else ""
-                heredocs.append(Heredoc(name, strip_tabs, quoted, body, body_first + 1, i + 1))
+                heredocs.append(
+                    Heredoc(
+                        name,
+                        strip_tabs,
+                        quoted,
+                        body,
+                        body_first + 1,
+                        i + 1,
+                        lines[body_first][0] if body_first < len(lines) else len(text),
+                    )
+                )
                 i += 1
                 end = lines[i - 1][2]
                 end_line = i
