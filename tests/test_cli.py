@@ -1,0 +1,74 @@
+"""The command line: exit codes, writes, selection, explain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+def _repo(tmp_path: Path, text: str = "FROM python\n") -> Path:
+    (tmp_path / "Dockerfile").write_text(text)
+    return tmp_path
+
+
+def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    assert main(["scan", str(clean)]) == 0
+    assert main(["scan", str(_repo(tmp_path))]) == 1
+    assert main(["scan", str(tmp_path / "missing")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    assert main(["frobnicate"]) == 2
+    assert main(["explain", "NOPE"]) == 2
+
+
+def test_rules_and_skip_select(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    assert main(["scan", str(repo), "--skip", "CBP101", "--rules", "CBP101"]) == 0
+    assert main(["scan", str(repo), "--rules", "DL3006"]) == 1
+    assert main(["scan", str(repo), "--rules", "no-such-rule"]) == 2
+
+
+def test_malformed_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = _repo(tmp_path)
+    (repo / ".container-bp.yml").write_text("rules:\n  disabel: [CBP101]\n")
+    assert main(["scan", str(repo)]) == 2
+    assert ".container-bp.yml:2: key 'disabel'" in capsys.readouterr().err
+
+
+def test_config_disables_a_rule(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / ".container-bp.yml").write_text("rules:\n  disable: [unpinned-base-image]\n")
+    assert main(["scan", str(repo), "--rules", "CBP101"]) == 0
+
+
+def test_fix_diff_writes_nothing_and_fix_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = "FROM debian:12\nRUN apt-get update && apt-get install -y curl\n"
+    repo = _repo(tmp_path, text)
+    main(["fix", "--diff", str(repo)])
+    out = capsys.readouterr().out
+    assert (repo / "Dockerfile").read_text() == text
+    if "+RUN" in out:  # some safe fix exists for this file
+        main(["fix", str(repo)])
+        assert (repo / "Dockerfile").read_text() != text
+
+
+def test_single_file_argument(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = _repo(tmp_path)
+    (repo / "other.Dockerfile").write_text("FROM node\n")
+    assert main(["scan", str(repo / "Dockerfile"), "--rules", "CBP101"]) == 1
+    out = capsys.readouterr().out
+    assert "Dockerfile:1:1: CBP101" in out and "other.Dockerfile" not in out
+
+
+def test_explain_and_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "DL3007"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("CBP101 unpinned-base-image") and "Why" in text
+    assert main(["explain", "CBP101", "--format", "markdown"]) == 0
+    assert "## Why is this bad?" in capsys.readouterr().out
+    assert main(["rules", "--format", "json"]) == 0
+    assert '"code": "CBP101"' in capsys.readouterr().out
