@@ -112,7 +112,9 @@ def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
     if data is None:
         return Config(source=name)
     if not isinstance(data, CommentedMap):
-        raise ConfigError(f"{name}:1: the config must be a mapping of keys ({', '.join(_TOP_KEYS)})")
+        raise ConfigError(
+            f"{name}:1: the config must be a mapping of keys ({', '.join(_TOP_KEYS)})"
+        )
 
     def fail(node: Any, key: Any, message: str) -> ConfigError:
         return ConfigError(f"{name}:{_line(node, key)}: key '{key}': {message}")

@@ -83,7 +83,7 @@ class Rule(Generic[DocT]):
         suggestion: str | None = None,
         column: int = 1,
     ) -> Finding:
-        """Build a finding; ``edits`` makes it fixable with the rule's fix safety (or ``safety``)."""
+        """Build a finding; ``edits`` make it fixable (with the rule's safety unless given)."""
         edit_tuple = tuple(edits)
         fix = None
         if edit_tuple:

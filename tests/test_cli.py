@@ -32,7 +32,9 @@ def test_rules_and_skip_select(tmp_path: Path) -> None:
     assert main(["scan", str(repo), "--rules", "no-such-rule"]) == 2
 
 
-def test_malformed_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_config_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = _repo(tmp_path)
     (repo / ".container-bp.yml").write_text("rules:\n  disabel: [CBP101]\n")
     assert main(["scan", str(repo)]) == 2
@@ -45,7 +47,9 @@ def test_config_disables_a_rule(tmp_path: Path) -> None:
     assert main(["scan", str(repo), "--rules", "CBP101"]) == 0
 
 
-def test_fix_diff_writes_nothing_and_fix_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fix_diff_writes_nothing_and_fix_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = "FROM debian:12\nRUN apt-get update && apt-get install -y curl\n"
     repo = _repo(tmp_path, text)
     main(["fix", "--diff", str(repo)])

@@ -46,7 +46,10 @@ def codes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], set
     found: dict[tuple[str, str], set[str]] = defaultdict(set)
     if files:
         out = subprocess.run(
-            [HADOLINT, "--no-fail", "-f", "json", *files], capture_output=True, text=True, check=False
+            [HADOLINT, "--no-fail", "-f", "json", *files],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         for item in json.loads(out.stdout or "[]"):
             found[files[item["file"]]].add(item["code"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from pathlib import Path
 
@@ -29,7 +30,10 @@ def test_positions_map_every_logical_character_back() -> None:
 
 
 def test_directives_and_backtick_escape() -> None:
-    text = "# syntax=docker/dockerfile:1\n# escape=`\nFROM mcr.microsoft.com/windows\nRUN dir `\n  C:\\\n"
+    text = (
+        "# syntax=docker/dockerfile:1\n# escape=`\n"
+        "FROM mcr.microsoft.com/windows\nRUN dir `\n  C:\\\n"
+    )
     doc = parse(text)
     assert doc.directives == {"syntax": "docker/dockerfile:1", "escape": "`"}
     assert doc.escape == "`"
@@ -46,7 +50,7 @@ def test_heredocs() -> None:
         "FROM debian\n"
         "RUN <<EOF bash -ex\napt-get update\nEOF\n"
         "COPY <<-'A' /a <<B /b\n\tline\n\tA\nb\nB\n"
-        "CMD [\"x\"]\n"
+        'CMD ["x"]\n'
     )
     doc = parse(text)
     run, copy, cmd = doc.instructions[1:]
@@ -74,7 +78,7 @@ def test_unknown_instruction_is_an_error_with_a_line() -> None:
 
 def test_flags_json_and_shell_forms() -> None:
     doc = parse(
-        'FROM --platform=$BUILDPLATFORM golang:1.22 AS build\n'
+        "FROM --platform=$BUILDPLATFORM golang:1.22 AS build\n"
         "RUN --mount=type=cache,target=/root/.cache go build\n"
         'CMD ["a", "b"]\nENTRYPOINT [not json\n'
     )
@@ -119,7 +123,8 @@ def _continuation_then_blank(text: str) -> bool:
         return True  # and drops a continuation at the end of the file
     # It also ends one at a line that holds only the escape character.
     return any(
-        a.rstrip().endswith("\\") and b.strip() in ("", "\\") for a, b in zip(lines, lines[1:])
+        a.rstrip().endswith("\\") and b.strip() in ("", "\\")
+        for a, b in itertools.pairwise(lines)
     )
 
 

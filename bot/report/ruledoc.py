@@ -76,7 +76,14 @@ def explain_text(doc: RuleDoc) -> str:
     lines += ["", "Fix safety", para(doc.fix_notes)]
     if doc.options:
         lines += ["", "Options"] + [f"  {k}: {v!r}" for k, v in doc.options.items()]
-    lines += ["", "Ignore", para(ignore_text(doc)), "", "Same check elsewhere", "  " + peers_text(doc)]
+    lines += [
+        "",
+        "Ignore",
+        para(ignore_text(doc)),
+        "",
+        "Same check elsewhere",
+        "  " + peers_text(doc),
+    ]
     if doc.references:
         lines += ["", "References"] + [f"  {r}" for r in doc.references]
     return "\n".join(lines)
@@ -107,6 +114,4 @@ def rules_table(all_docs: Sequence[RuleDoc], fmt: str) -> str:
         ]
         return "\n".join(rows)
     width = max((len(d.name) for d in all_docs), default=10)
-    return "\n".join(
-        f"{d.code}  {d.name:<{width}}  {d.fix.value:<6}  {d.title}" for d in all_docs
-    )
+    return "\n".join(f"{d.code}  {d.name:<{width}}  {d.fix.value:<6}  {d.title}" for d in all_docs)

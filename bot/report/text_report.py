@@ -44,9 +44,7 @@ def unified_diff(file_result: FileResult) -> str:
     return "".join(out)
 
 
-def render(
-    result: RunResult, *, explain: bool, fixing: bool, diff: bool, unsafe: bool
-) -> str:
+def render(result: RunResult, *, explain: bool, fixing: bool, diff: bool, unsafe: bool) -> str:
     out: list[str] = []
     for file_result in result.files:
         if fixing:
@@ -76,9 +74,7 @@ def render(
             f"{verb} {applied} finding(s) in {changed} file(s); {len(remaining)} left "
             f"in {files} file(s) scanned, {len(result.skipped)} skipped"
         )
-        hidden = sum(
-            1 for f in remaining if f.fix and not allowed(f.fix.safety, unsafe)
-        )
+        hidden = sum(1 for f in remaining if f.fix and not allowed(f.fix.safety, unsafe))
         if hidden:
             summary += f"; {hidden} more fixable with --unsafe"
     else:

@@ -92,7 +92,12 @@ def tokenize(text: str, positions: Sequence[int]) -> list[Command]:
             while i < n and text[i] != "\n":
                 i += 1
             continue
-        op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+        # `&>file` redirects both streams; it is a word, not a background job.
+        op = (
+            None
+            if text.startswith("&>", i)
+            else next((o for o in OPERATORS if text.startswith(o, i)), None)
+        )
         if op is not None:
             close(op)
             i += len(op)
@@ -122,6 +127,12 @@ def tokenize(text: str, positions: Sequence[int]) -> list[Command]:
                 value.append(text[i + 1])
                 i += 2
                 continue
+            if (c in "<>" and text.startswith("&", i + 1)) or text.startswith("&>", i):
+                # `2>&1`, `>&2`, `&>file`: redirections, not the background operator.
+                value.append(c)
+                value.append(text[i + 1])
+                i += 2
+                continue
             if c == "$" and i + 1 < n and text[i + 1] in "({":
                 depth += 1
                 value.append(c)
@@ -133,7 +144,7 @@ def tokenize(text: str, positions: Sequence[int]) -> list[Command]:
                 value.append(c)
                 i += 1
                 continue
-            if not depth and (c in " \t\r\n;&|()" or c == "<" and text.startswith("<(", i)):
+            if not depth and (c in " \t\r\n;&|()" or (c == "<" and text.startswith("<(", i))):
                 break
             value.append(c)
             i += 1

@@ -72,8 +72,10 @@ def package_install(command: Command) -> PackageInstall | None:
 
 def _lineage(stage: Stage) -> list[Stage]:
     chain = [stage]
-    while chain[-1].parent is not None and chain[-1].parent not in chain:
-        chain.append(chain[-1].parent)  # type: ignore[arg-type]
+    parent = stage.parent
+    while parent is not None and parent not in chain:
+        chain.append(parent)
+        parent = parent.parent
     return chain
 
 

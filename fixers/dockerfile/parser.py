@@ -218,7 +218,7 @@ def parse(text: str) -> Dockerfile:
         i += 1
 
     while i < len(lines):
-        start, cend, nxt = lines[i]
+        start, cend, _ = lines[i]
         content = text[start:cend]
         stripped = content.strip()
         if not stripped:
@@ -332,7 +332,9 @@ def parse(text: str) -> Dockerfile:
     return doc
 
 
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 def expand_args(value: str, args: dict[str, str | None]) -> str | None:
@@ -377,20 +379,20 @@ def _build_stages(doc: Dockerfile) -> None:
         if ins.keyword == "FROM":
             words = ins.args.split()
             raw = words[0] if words else ""
-            name = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
+            alias = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
             expanded = expand_args(raw, doc.global_args)
             parent = by_name.get((expanded or raw).lower())
             stage = Stage(
                 index=len(stages),
                 from_=ins,
                 base=expanded if expanded is not None else raw,
-                name=name,
+                name=alias,
                 base_known=expanded is not None,
                 parent=parent,
             )
             stages.append(stage)
-            if name:
-                by_name[name.lower()] = stage
+            if alias:
+                by_name[alias.lower()] = stage
             by_name[str(stage.index)] = stage
             continue
         if stages:

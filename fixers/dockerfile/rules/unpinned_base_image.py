@@ -69,5 +69,5 @@ class UnpinnedBaseImage(Rule[Dockerfile]):
                 ins.line,
                 message,
                 end_line=ins.end_line,
-                suggestion="pin a version tag and its digest (`container-bp fix` with the registry resolver)",
+                suggestion="pin a version tag and its index digest: `name:tag@sha256:...`",
             )
