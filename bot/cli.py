@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("rule", help="code, name or a peer id such as DL3006")
     explain.add_argument("--format", choices=("text", "markdown"), default="text")
     rules = sub.add_parser("rules", help="list every rule")
-    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    rules.add_argument(
+        "--format", choices=("text", "json", "markdown", "reference"), default="text"
+    )
     return parser
 
 
@@ -141,9 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(explain_markdown(doc) if args.format == "markdown" else explain_text(doc))
             return 0
         if args.command == "rules":
-            from bot.report.ruledoc import rules_table
+            from bot.report.ruledoc import rules_reference, rules_table
 
-            print(rules_table(docs(), args.format))
+            if args.format == "reference":
+                sys.stdout.write(rules_reference(docs()))
+            else:
+                print(rules_table(docs(), args.format))
             return 0
         result = _execute(args)
     except ConfigError as exc:

@@ -57,9 +57,10 @@ class Config:
             return False
         return not self.enable or doc.code in self.enable or doc.name in self.enable
 
-    def severity_for(self, doc: RuleDoc) -> Severity:
+    def severity_for(self, doc: RuleDoc) -> Severity | None:
+        """The severity the config sets for a rule, or None to keep the rule's own."""
         found = self._lookup(self.severity, doc)
-        return found if isinstance(found, Severity) else doc.severity
+        return found if isinstance(found, Severity) else None
 
     def options_for(self, doc: RuleDoc) -> Mapping[str, Any]:
         merged = dict(doc.options)

@@ -69,7 +69,7 @@ def scan_doc(path: str, kind: Kind, doc: Any, selection: Selection) -> list[Find
             if _is_ignored(finding, rule, kind.ignored_ids(doc, finding.line)):
                 continue
             severity = config.severity_for(rule.doc)
-            if severity != finding.severity:
+            if severity is not None and severity != finding.severity:
                 finding = replace(finding, severity=severity)
             findings.append(finding)
     findings.sort(key=lambda f: (f.line, f.rule, f.message))

@@ -82,6 +82,7 @@ class Rule(Generic[DocT]):
         fix_description: str = "",
         suggestion: str | None = None,
         column: int = 1,
+        severity: Severity | None = None,
     ) -> Finding:
         """Build a finding; ``edits`` make it fixable (with the rule's safety unless given)."""
         edit_tuple = tuple(edits)
@@ -94,7 +95,7 @@ class Rule(Generic[DocT]):
             line=line,
             end_line=end_line if end_line is not None else line,
             message=message,
-            severity=self.doc.severity,
+            severity=severity or self.doc.severity,
             fix=fix,
             suggestion=suggestion,
             column=column,

@@ -76,3 +76,10 @@ def test_explain_and_rules(capsys: pytest.CaptureFixture[str]) -> None:
     assert "## Why is this bad?" in capsys.readouterr().out
     assert main(["rules", "--format", "json"]) == 0
     assert '"code": "CBP101"' in capsys.readouterr().out
+
+
+def test_docs_rules_md_is_generated_from_the_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "--format", "reference"]) == 0
+    generated = capsys.readouterr().out
+    committed = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text()
+    assert committed == generated, "run: container-bp rules --format reference > docs/rules.md"

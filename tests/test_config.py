@@ -27,6 +27,7 @@ def test_a_good_config() -> None:
     assert rule is not None
     assert not config.is_enabled(rule.doc)
     assert config.severity_for(rule.doc) is Severity.ERROR
+    assert Config().severity_for(rule.doc) is None
     assert config.path_ignored("legacy/app/Dockerfile")
     assert not config.path_ignored("services/Dockerfile")
 

@@ -27,27 +27,32 @@ def ignore_text(doc: RuleDoc) -> str:
     )
 
 
-def explain_markdown(doc: RuleDoc) -> str:
+FENCE = {"dockerfile": "dockerfile", "shell": "sh"}
+
+
+def explain_markdown(doc: RuleDoc, heading: str = "#") -> str:
+    lang = FENCE.get(doc.kind, "")
+    sub = heading + "#"
     parts = [
-        f"# {doc.code} {doc.name}",
+        f"{heading} {doc.code} {doc.name}",
         f"**{doc.title}** · {doc.kind} · default severity {doc.severity.value} · "
         f"{SAFETY_WORDS[doc.fix]}",
-        "## What it does",
+        f"{sub} What it does",
         doc.what,
-        "## Why is this bad?",
+        f"{sub} Why is this bad?",
         doc.why,
-        "## Example",
-        f"```dockerfile\n{doc.before.rstrip()}\n```",
+        f"{sub} Example",
+        f"```{lang}\n{doc.before.rstrip()}\n```",
     ]
     if doc.after:
-        parts += ["Use instead:", f"```dockerfile\n{doc.after.rstrip()}\n```"]
-    parts += ["## Fix safety", doc.fix_notes]
+        parts += ["Use instead:", f"```{lang}\n{doc.after.rstrip()}\n```"]
+    parts += [f"{sub} Fix safety", doc.fix_notes]
     if doc.options:
         opts = "\n".join(f"- `{k}` (default `{v!r}`)" for k, v in doc.options.items())
-        parts += ["## Options", opts]
-    parts += ["## How to ignore", ignore_text(doc), "## Same check elsewhere", peers_text(doc)]
+        parts += [f"{sub} Options", opts]
+    parts += [f"{sub} How to ignore", ignore_text(doc), f"{sub} Same check elsewhere", peers_text(doc)]
     if doc.references:
-        parts += ["## References", "\n".join(f"- <{r}>" for r in doc.references)]
+        parts += [f"{sub} References", "\n".join(f"- <{r}>" for r in doc.references)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -115,3 +120,14 @@ def rules_table(all_docs: Sequence[RuleDoc], fmt: str) -> str:
         return "\n".join(rows)
     width = max((len(d.name) for d in all_docs), default=10)
     return "\n".join(f"{d.code}  {d.name:<{width}}  {d.fix.value:<6}  {d.title}" for d in all_docs)
+
+
+def rules_reference(all_docs: Sequence[RuleDoc]) -> str:
+    """docs/rules.md: the table, then every rule's page; generated, never edited by hand."""
+    head = (
+        "# Rules\n\n"
+        "Generated from the rules' own documentation by "
+        "`container-bp rules --format reference > docs/rules.md`; do not edit by hand.\n"
+    )
+    pages = "\n".join(explain_markdown(d, heading="##") for d in all_docs)
+    return f"{head}\n{rules_table(all_docs, 'markdown')}\n\n{pages}"

@@ -3,7 +3,9 @@
 - ``# container-bp ignore=CBP101,missing-init reason`` directly above an instruction;
 - ``# container-bp ignore-file=CBP101`` anywhere: the whole file;
 - ``# hadolint ignore=DL3006,DL3008`` above an instruction, ``# hadolint global ignore=...``;
-- ``# checkov:skip=CKV_DOCKER_3:reason``: checkov applies these to the whole file.
+- ``# checkov:skip=CKV_DOCKER_3:reason``: checkov applies these to the whole file;
+- the BuildKit directive ``# check=skip=JSONArgsRecommended,SecretsUsedInArgOrEnv`` (``all``
+  skips every rule with a BuildKit peer): the whole file.
 """
 
 from __future__ import annotations
@@ -38,8 +40,18 @@ def file_wide(comments: list[Comment]) -> frozenset[str]:
     return _normalise(found)
 
 
+def buildkit_skips(directives: dict[str, str]) -> frozenset[str]:
+    """Check names from ``# check=skip=A,B;error=true`` (BuildKit's build-check directive)."""
+    found: set[str] = set()
+    for part in directives.get("check", "").split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "skip":
+            found |= _ids(value)
+    return _normalise(found)
+
+
 def at_line(doc: Dockerfile, line: int) -> frozenset[str]:
-    found: set[str] = set(file_wide(doc.comments))
+    found: set[str] = set(file_wide(doc.comments)) | set(buildkit_skips(doc.directives))
     for ins in doc.instructions:
         if ins.line <= line <= ins.end_line:
             for c in doc.comments_before(ins):
