@@ -59,10 +59,15 @@ def codes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], set
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fix_adds_no_hadolint_code(case: Case, codes: dict[tuple[str, str], set[str]]) -> None:
     before, after = codes[(case.id, "input")], codes[(case.id, "expected")]
+    if "DL1000" in before:
+        pytest.skip("hadolint cannot parse the input (BuildKit syntax it lacks): no oracle here")
     assert "DL1000" not in after, "hadolint cannot parse the fixed file"
     new = after - before - set(ACCEPTED)
     assert not new, f"the fix brought hadolint codes {sorted(new)}"
     rule = find_rule(case.rule)
     assert rule is not None
-    targeted = set(rule.doc.peers.get("hadolint", ())) & before
+    # case.json may name codes hadolint keeps for a reason outside the rule, e.g. DL3002 on
+    # a build stage's USER root (only the final stage ships): {"hadolint_keeps": {code: why}}.
+    kept = set(case.meta.get("hadolint_keeps", {}))
+    targeted = set(rule.doc.peers.get("hadolint", ())) & before - kept
     assert not targeted & after, f"still reported by hadolint: {sorted(targeted & after)}"

@@ -53,7 +53,7 @@ def test_rules_are_registered_detect_only(selector: str, code: str, severity: Se
 def test_secret_rule_peers_are_checkov_secret_scanner_ids_only() -> None:
     rule = find_rule("CBP107")
     assert rule is not None
-    assert set(rule.doc.peers) == {"checkov"}
+    assert set(rule.doc.peers) == {"checkov", "buildkit"}
     assert "CKV_SECRET_2" in rule.doc.peer_ids and "CKV_SECRET_6" in rule.doc.peer_ids
     assert find_rule("CKV_SECRET_2") is rule
     background = find_rule("CBP108")
