@@ -18,9 +18,10 @@ from fixers.kinds import Kind
 from fixers.model import Finding, Fix, FixSafety
 from fixers.registry import all_rules
 from fixers.rule import Context, Rule
+from fixers.shell.kind import ShellKind
 from fixers.textedit import apply_edits
 
-KINDS: dict[str, Kind] = {"dockerfile": DockerfileKind()}
+KINDS: dict[str, Kind] = {"dockerfile": DockerfileKind(), "shell": ShellKind()}
 MAX_FIXES_PER_FILE = 64
 
 

@@ -69,13 +69,17 @@ def run(
                 result.skipped.append(Skipped(shown, "no such file"))
             continue
         except Unreadable as exc:
-            result.skipped.append(Skipped(shown, str(exc)))
+            if not optional:  # a related file that is binary or too large: not one we want
+                result.skipped.append(Skipped(shown, str(exc)))
             continue
         kind = KINDS[kind_name]
         try:
             doc = kind.parse(text)
         except ValueError as exc:
-            result.skipped.append(Skipped(shown, f"cannot parse as {kind_name}: {exc}"))
+            # A related file is a guess (an ENTRYPOINT that is a Python script, say): quietly
+            # drop it when it is not of the kind it was taken for.
+            if not optional:
+                result.skipped.append(Skipped(shown, f"cannot parse as {kind_name}: {exc}"))
             continue
         for rel_path, rel_kind in related_files(kind, doc, path):
             if rel_path not in done and rel_kind in KINDS:

@@ -123,8 +123,7 @@ def _continuation_then_blank(text: str) -> bool:
         return True  # and drops a continuation at the end of the file
     # It also ends one at a line that holds only the escape character.
     return any(
-        a.rstrip().endswith("\\") and b.strip() in ("", "\\")
-        for a, b in itertools.pairwise(lines)
+        a.rstrip().endswith("\\") and b.strip() in ("", "\\") for a, b in itertools.pairwise(lines)
     )
 
 

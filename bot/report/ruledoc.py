@@ -50,7 +50,8 @@ def explain_markdown(doc: RuleDoc, heading: str = "#") -> str:
     if doc.options:
         opts = "\n".join(f"- `{k}` (default `{v!r}`)" for k, v in doc.options.items())
         parts += [f"{sub} Options", opts]
-    parts += [f"{sub} How to ignore", ignore_text(doc), f"{sub} Same check elsewhere", peers_text(doc)]
+    parts += [f"{sub} How to ignore", ignore_text(doc)]
+    parts += [f"{sub} Same check elsewhere", peers_text(doc)]
     if doc.references:
         parts += [f"{sub} References", "\n".join(f"- <{r}>" for r in doc.references)]
     return "\n\n".join(parts) + "\n"

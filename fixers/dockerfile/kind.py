@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fixers.dockerfile import ignores
+from fixers.dockerfile.entrypoints import entrypoint_scripts
 from fixers.dockerfile.parser import Dockerfile, parse
 
 
@@ -16,3 +17,7 @@ class DockerfileKind:
 
     def ignored_ids(self, doc: Any, line: int) -> frozenset[str]:
         return ignores.at_line(doc, line)
+
+    def related(self, doc: Dockerfile, path: str) -> list[tuple[str, str]]:
+        """The entrypoint scripts the final image starts with, as shell files to check too."""
+        return [(script, "shell") for script in entrypoint_scripts(doc, path)]

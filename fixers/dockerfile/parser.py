@@ -246,7 +246,7 @@ def parse(text: str) -> Dockerfile:
         col = after
         args_end = start + after
         while True:
-            start, cend, nxt = lines[i]
+            start, cend, _ = lines[i]
             content = text[start:cend]
             cont = _continues(content, escape)
             piece_end = cont if cont is not None else len(content)
