@@ -154,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"container-bp: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # an internal error is exit 2, never a silent 1 ("findings")
+        print(f"container-bp: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     fixing = args.command == "fix"
     output = render(
         args.format,
@@ -167,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         Path(args.output).write_text(output, encoding="utf-8")
     else:
         sys.stdout.write(output)
+    for error in result.errors:
+        print(f"container-bp: {error.path}: {error.reason}", file=sys.stderr)
+    if result.errors:
+        return 2
     if fixing:
         # After fixing, what matters is what is left.
         return 1 if any(r.remaining for r in result.files) else 0

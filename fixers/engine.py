@@ -101,12 +101,22 @@ def allowed(safety: FixSafety, unsafe: bool) -> bool:
 
 
 def fix_text(
-    path: str, kind_name: str, text: str, selection: Selection, *, unsafe: bool = False
+    path: str,
+    kind_name: str,
+    text: str,
+    selection: Selection,
+    *,
+    unsafe: bool = False,
+    findings: list[Finding] | None = None,
 ) -> FixOutcome:
-    """Apply fixes until none is left (or the bound is hit). Raises ValueError if unparsable."""
+    """Apply fixes until none is left (or the bound is hit). Raises ValueError if unparsable.
+
+    ``findings``: the scan of ``text`` when the caller already has it.
+    """
     kind = KINDS[kind_name]
     current = text
-    findings = scan_doc(path, kind, kind.parse(current), selection)
+    if findings is None:
+        findings = scan_doc(path, kind, kind.parse(current), selection)
     applied: list[Finding] = []
     rejected: list[tuple[Finding, str]] = []
     refused: set[tuple[Any, ...]] = set()

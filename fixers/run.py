@@ -16,6 +16,7 @@ from fixers.source import Source, Unreadable
 class RunResult:
     files: list[FileResult] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    errors: list[Skipped] = field(default_factory=list)  # files a rule crashed on
 
     @property
     def findings(self) -> list[Finding]:
@@ -30,7 +31,8 @@ def discover(source: Source, explicit: Iterable[str] = ()) -> list[tuple[str, st
         if kind is not None:
             seen[path] = kind
     for path in explicit:
-        seen.setdefault(path, kind_of(path) or "dockerfile")
+        # Named on the command line: take it as what it looks like, a Dockerfile by default.
+        seen.setdefault(path, kind_of(path) or ("shell" if path.endswith(".sh") else "dockerfile"))
     return sorted(seen.items())
 
 
@@ -85,13 +87,21 @@ def run(
             if rel_path not in done and rel_kind in KINDS:
                 queue.append((rel_path, rel_kind, True))
         file_result = FileResult(path=shown, kind=kind_name, original=text, source_path=path)
-        file_result.findings = scan_doc(shown, kind, doc, selection)
-        file_result.remaining = file_result.findings
-        if fix:
-            outcome = fix_text(shown, kind_name, text, selection, unsafe=unsafe)
-            file_result.fixed = outcome.text
-            file_result.applied = outcome.applied
-            file_result.remaining = outcome.remaining
-            file_result.rejected = [f"{f.rule} line {f.line}: {why}" for f, why in outcome.rejected]
+        try:
+            file_result.findings = scan_doc(shown, kind, doc, selection)
+            file_result.remaining = file_result.findings
+            if fix:
+                outcome = fix_text(
+                    shown, kind_name, text, selection, unsafe=unsafe, findings=file_result.findings
+                )
+                file_result.fixed = outcome.text
+                file_result.applied = outcome.applied
+                file_result.remaining = outcome.remaining
+                file_result.rejected = [
+                    f"{f.rule} line {f.line}: {why}" for f, why in outcome.rejected
+                ]
+        except Exception as exc:  # a bug in one rule must not stop the other files
+            result.errors.append(Skipped(shown, f"internal error: {type(exc).__name__}: {exc}"))
+            continue
         result.files.append(file_result)
     return result

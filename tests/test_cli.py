@@ -83,3 +83,33 @@ def test_docs_rules_md_is_generated_from_the_rules(capsys: pytest.CaptureFixture
     generated = capsys.readouterr().out
     committed = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text()
     assert committed == generated, "run: container-bp rules --format reference > docs/rules.md"
+
+
+def test_a_crashing_rule_is_an_internal_error_and_the_other_files_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fixers.dockerfile.rules.unpinned_base_image import UnpinnedBaseImage
+
+    original = UnpinnedBaseImage.check
+
+    def check(self: UnpinnedBaseImage, ctx: object) -> object:
+        if "boom" in ctx.path:  # type: ignore[attr-defined]
+            raise RuntimeError("bug")
+        return original(self, ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(UnpinnedBaseImage, "check", check)
+    (tmp_path / "boom.Dockerfile").write_text("FROM python\n")
+    (tmp_path / "ok.Dockerfile").write_text("FROM python\n")
+    assert main(["scan", str(tmp_path), "--rules", "CBP101"]) == 2
+    captured = capsys.readouterr()
+    assert "boom.Dockerfile: internal error: RuntimeError: bug" in captured.err
+    assert "ok.Dockerfile:1:1: CBP101" in captured.out
+
+
+def test_an_explicit_shell_script_is_checked_as_a_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "entrypoint.sh"
+    script.write_text("#!/bin/sh\nset -e\npython migrate.py\ngunicorn app:app\n")
+    assert main(["scan", str(script)]) == 1
+    assert "CBP190" in capsys.readouterr().out
