@@ -43,7 +43,11 @@ class ImageRef:
     @property
     def canonical_name(self) -> str:
         """``docker.io/library/python`` for ``python``: the form registries are queried with."""
-        if self.registry is None or self.registry in ("index.docker.io", "registry-1.docker.io"):
+        if self.registry is None or self.registry in (
+            DOCKER_HUB,
+            "index.docker.io",
+            "registry-1.docker.io",
+        ):
             path = self.path if "/" in self.path else f"library/{self.path}"
             return f"{DOCKER_HUB}/{path}"
         return f"{self.registry}/{self.path}"
