@@ -13,8 +13,10 @@ from bot.progress import Progress
 from bot.report import render
 from fixers.config import Config, ConfigError, find_config, load_config
 from fixers.engine import Selection
+from fixers.pinning.model import Resolver
+from fixers.pinning.resolver import RegistryResolver
 from fixers.registry import docs, find_rule
-from fixers.run import RunResult, discover, run
+from fixers.run import RunResult, discover, gather_facts, run
 from fixers.source import LocalSource
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -37,10 +39,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--rules", metavar="IDS", default="", help="only these rules (comma list)")
         p.add_argument("--skip", metavar="IDS", default="", help="not these rules (comma list)")
         p.add_argument("--explain", action="store_true", help="say why each finding matters")
+        p.add_argument("--offline", action="store_true",
+                       help="never ask a registry (also CONTAINER_BP_OFFLINE=1)")  # fmt: skip
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     scan = sub.add_parser("scan", help="report findings")
     common(scan)
+    scan.add_argument(
+        "--resolve", action="store_true", help="ask registries for digests (fix always does)"
+    )
     fix = sub.add_parser("fix", help="apply fixes in place (safe ones unless --unsafe)")
     common(fix)
     fix.add_argument("--unsafe", action="store_true", help="apply unsafe fixes too")
@@ -88,6 +95,18 @@ def _prefix(root: Path) -> str:
     return "" if rel == "." else rel + "/"
 
 
+def _resolver(args: argparse.Namespace, config: Config, root: Path) -> Resolver | None:
+    """Registry lookups for `fix` (and `scan --resolve`); none for a plain scan."""
+    if args.command == "scan" and not args.resolve:
+        return None
+    cache = root / config.registry_cache if config.registry_cache else None
+    return RegistryResolver(
+        offline=True if args.offline else None,  # None: CONTAINER_BP_OFFLINE decides
+        cache_path=cache,
+        insecure_registries=config.insecure_registries,
+    )
+
+
 def _execute(args: argparse.Namespace) -> RunResult:
     fixing = args.command == "fix"
     result = RunResult()
@@ -101,11 +120,14 @@ def _execute(args: argparse.Namespace) -> RunResult:
         else:
             root, explicit = target.parent, target.name
         config = _load_config(args.config, root)
-        selection = Selection(config=config, only=_ids(args.rules), skip=_ids(args.skip))
         source = LocalSource(root)
         targets = discover(source, [explicit]) if explicit else discover(source)
         if explicit:
             targets = [t for t in targets if t[0] == explicit]
+        facts = gather_facts(source, targets, config, _resolver(args, config, root))
+        selection = Selection(
+            config=config, only=_ids(args.rules), skip=_ids(args.skip), facts=facts
+        )
         with Progress(enabled=show_progress) as progress:
             run(
                 source,

@@ -11,6 +11,10 @@ Example::
     options:
       missing-init:
         init: tini
+    pin-digests: true            # add @sha256 digests to tagged images (false: tags only)
+    pin-ignore: ["registry.internal.example/*"]
+    insecure-registries: ["registry.lab:5000"]   # plain HTTP (loopback always is)
+    registry-cache: .container-bp-cache.json     # resolutions kept between CI runs
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ from fixers.rule import RuleDoc
 
 CONFIG_NAMES = (".container-bp.yml", ".container-bp.yaml")
 CONFIG_DIRS = ("", ".github")
-_TOP_KEYS = ("rules", "severity", "ignore-paths", "options")
+_TOP_KEYS = (
+    "rules",
+    "severity",
+    "ignore-paths",
+    "options",
+    "pin-digests",
+    "pin-ignore",
+    "insecure-registries",
+    "registry-cache",
+)
 
 
 class ConfigError(ValueError):
@@ -44,6 +57,10 @@ class Config:
     severity: Mapping[str, Severity] = field(default_factory=dict)
     ignore_paths: tuple[str, ...] = ()
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    pin_digests: bool = True
+    pin_ignore: tuple[str, ...] = ()
+    insecure_registries: tuple[str, ...] = ()
+    registry_cache: str | None = None
     source: str | None = None
 
     def _lookup(self, table: Mapping[str, Any], doc: RuleDoc) -> Any:
@@ -160,12 +177,23 @@ def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
                 levels = ", ".join(s.value for s in Severity)
                 raise fail(sev, key, f"severity must be one of {levels}") from None
 
-    ignore_paths: tuple[str, ...] = ()
-    ign = data.get("ignore-paths")
-    if ign is not None:
-        if not isinstance(ign, list) or not all(isinstance(v, str) for v in ign):
-            raise fail(data, "ignore-paths", "expected a list of path patterns")
-        ignore_paths = tuple(ign)
+    def strings(key: str, what: str) -> tuple[str, ...]:
+        value = data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(data, key, f"expected a list of {what}")
+        return tuple(value)
+
+    ignore_paths = strings("ignore-paths", "path patterns")
+    pin_ignore = strings("pin-ignore", "image patterns")
+    insecure = strings("insecure-registries", "registry hosts")
+    pin_digests = data.get("pin-digests", True)
+    if not isinstance(pin_digests, bool):
+        raise fail(data, "pin-digests", "expected true or false")
+    cache = data.get("registry-cache")
+    if cache is not None and not isinstance(cache, str):
+        raise fail(data, "registry-cache", "expected a file path")
 
     options: dict[str, dict[str, Any]] = {}
     opts = data.get("options")
@@ -191,6 +219,10 @@ def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
         severity=severity,
         ignore_paths=ignore_paths,
         options=options,
+        pin_digests=pin_digests,
+        pin_ignore=pin_ignore,
+        insecure_registries=insecure,
+        registry_cache=cache,
         source=name,
     )
 

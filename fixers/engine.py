@@ -14,6 +14,7 @@ from typing import Any
 
 from fixers.config import Config
 from fixers.dockerfile.kind import DockerfileKind
+from fixers.facts import Facts
 from fixers.kinds import Kind
 from fixers.model import Finding, Fix, FixSafety
 from fixers.registry import all_rules
@@ -31,11 +32,13 @@ def register_kind(kind: Kind) -> None:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which rules run: the config's choice, narrowed by ``--rules``/``--skip``."""
+    """Which rules run (the config's choice, narrowed by ``--rules``/``--skip``), and the facts
+    gathered for them before the run (registry resolutions)."""
 
     config: Config = field(default_factory=Config)
     only: frozenset[str] = frozenset()
     skip: frozenset[str] = frozenset()
+    facts: Facts = field(default_factory=Facts)
 
     def rules(self, kind: str) -> list[Rule[Any]]:
         out = []
@@ -65,7 +68,9 @@ def scan_doc(path: str, kind: Kind, doc: Any, selection: Selection) -> list[Find
     findings: list[Finding] = []
     config = selection.config
     for rule in selection.rules(kind.name):
-        ctx: Context[Any] = Context(path=path, doc=doc, options=config.options_for(rule.doc))
+        ctx: Context[Any] = Context(
+            path=path, doc=doc, options=config.options_for(rule.doc), facts=selection.facts
+        )
         for finding in rule.check(ctx):
             if _is_ignored(finding, rule, kind.ignored_ids(doc, finding.line)):
                 continue

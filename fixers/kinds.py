@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from fixers.images import ImageRef
+
 
 class Kind(Protocol):
     name: str
@@ -24,3 +26,9 @@ def related_files(kind: Kind, doc: Any, path: str) -> list[tuple[str, str]]:
     """Other files this document makes relevant, as (path, kind): e.g. an entrypoint script."""
     finder = getattr(kind, "related", None)
     return list(finder(doc, path)) if finder is not None else []
+
+
+def images_of(kind: Kind, doc: Any) -> list[ImageRef]:
+    """The image references a document uses, for kinds that have any."""
+    finder = getattr(kind, "images", None)
+    return list(finder(doc)) if finder is not None else []

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
+from fixers.facts import Facts
 from fixers.model import Edit, Finding, Fix, FixSafety, Severity
 
 DocT = TypeVar("DocT")
@@ -46,11 +47,12 @@ class RuleDoc:
 
 @dataclass
 class Context(Generic[DocT]):
-    """What a check may see: the parsed document, its path and options. Nothing else."""
+    """What a check may see: the parsed document, its path, options and gathered facts."""
 
     path: str
     doc: DocT
     options: Mapping[str, Any]
+    facts: Facts = field(default_factory=Facts)
 
 
 class Rule(Generic[DocT]):

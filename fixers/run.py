@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from fixers.config import Config
 from fixers.discover import kind_of
 from fixers.engine import KINDS, Selection, fix_text, scan_doc
-from fixers.kinds import related_files
+from fixers.facts import Facts
+from fixers.images import ImageRef
+from fixers.kinds import images_of, related_files
 from fixers.model import FileResult, Finding, Skipped
+from fixers.pinning.model import Resolver, needs_resolution
+from fixers.pinning.pin import ignored_image
+from fixers.pinning.resolver import resolve_all
 from fixers.source import Source, Unreadable
 
 
@@ -34,6 +40,31 @@ def discover(source: Source, explicit: Iterable[str] = ()) -> list[tuple[str, st
         # Named on the command line: take it as what it looks like, a Dockerfile by default.
         seen.setdefault(path, kind_of(path) or ("shell" if path.endswith(".sh") else "dockerfile"))
     return sorted(seen.items())
+
+
+def gather_facts(
+    source: Source, targets: list[tuple[str, str]], config: Config, resolver: Resolver | None
+) -> Facts:
+    """Everything the rules may need from outside, fetched once before they run: each unique
+    image is resolved once per run, however many files use it."""
+    if resolver is None:
+        return Facts(pin_digests=config.pin_digests, pin_ignore=config.pin_ignore)
+    images: list[ImageRef] = []
+    for path, kind_name in targets:
+        if config.path_ignored(path):
+            continue
+        kind = KINDS[kind_name]
+        try:
+            images.extend(images_of(kind, kind.parse(source.read_text(path))))
+        except (OSError, Unreadable, ValueError):
+            continue  # reported when the file itself is processed
+    wanted = [i for i in images if needs_resolution(i) and not ignored_image(i, config.pin_ignore)]
+    return Facts(
+        resolutions=resolve_all(resolver, wanted) if wanted else {},
+        resolved=True,
+        pin_digests=config.pin_digests,
+        pin_ignore=config.pin_ignore,
+    )
 
 
 def run(

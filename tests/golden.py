@@ -5,7 +5,9 @@
   byte-identical.
 - ``pass-*``: ``input`` must not raise the rule and comes back byte-identical.
 - optional ``case.json``: ``{"unsafe": true, "kind": "shell", "options": {...},
-  "lines": [3, 7]}`` (``lines``: the lines the findings must start on).
+  "lines": [3, 7]}`` (``lines``: the lines the findings must start on); pinning cases add
+  ``"resolutions": {"docker.io/library/python:latest": {"digest": ..., "tag": ...}}`` (what
+  the registry answered), ``"pin_digests"`` and ``"pin_ignore"``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ import pytest
 
 from fixers.config import Config
 from fixers.engine import Selection, fix_text, scan_text
+from fixers.facts import Facts
+from fixers.pinning.model import Resolution
 from fixers.registry import all_rules, find_rule
 from tests.golden import Case, cases
 
@@ -16,7 +18,25 @@ def _selection(case: Case) -> Selection:
     rule = find_rule(case.rule)
     assert rule is not None, f"fixtures/{case.rule}: no rule of that name"
     options = {rule.doc.code: case.meta.get("options", {})}
-    return Selection(config=Config(options=options), only=frozenset({rule.doc.code}))
+    return Selection(
+        config=Config(options=options),
+        only=frozenset({rule.doc.code}),
+        facts=_facts(case),
+    )
+
+
+def _facts(case: Case) -> Facts:
+    """Registry answers a case states in case.json (the rules never ask a registry)."""
+    table = case.meta.get("resolutions")
+    if table is None:
+        return Facts(pin_digests=case.meta.get("pin_digests", True))
+    resolutions = {key: Resolution(key=key, **value) for key, value in table.items()}
+    return Facts(
+        resolutions=resolutions,
+        resolved=True,
+        pin_digests=case.meta.get("pin_digests", True),
+        pin_ignore=tuple(case.meta.get("pin_ignore", ())),
+    )
 
 
 def _kind(case: Case) -> str:

@@ -450,7 +450,7 @@ def test_cli_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 CLEAN_DOCKERFILE = """\
-FROM alpine:3.20
+FROM alpine:3.20@sha256:1111111111111111111111111111111111111111111111111111111111111111
 RUN apk add --no-cache tini
 USER 10001:10001
 ENTRYPOINT ["/sbin/tini", "--"]

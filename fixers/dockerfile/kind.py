@@ -7,6 +7,7 @@ from typing import Any
 from fixers.dockerfile import ignores
 from fixers.dockerfile.entrypoints import entrypoint_scripts
 from fixers.dockerfile.parser import Dockerfile, parse
+from fixers.images import ImageRef, parse_image
 
 
 class DockerfileKind:
@@ -21,3 +22,13 @@ class DockerfileKind:
     def related(self, doc: Dockerfile, path: str) -> list[tuple[str, str]]:
         """The entrypoint scripts the final image starts with, as shell files to check too."""
         return [(script, "shell") for script in entrypoint_scripts(doc, path)]
+
+    def images(self, doc: Dockerfile) -> list[ImageRef]:
+        """External base images, for the registry lookup before the rules run."""
+        found = []
+        for stage in doc.stages:
+            if stage.parent is None and stage.base_known:
+                image = parse_image(stage.base)
+                if image is not None:
+                    found.append(image)
+        return found

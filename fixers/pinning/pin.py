@@ -23,15 +23,15 @@ class PinVerdict:
     note: str | None  # what a reviewer should know (a resolver note or why there is no fix)
 
 
-def ignored(image: ImageRef, facts: Facts) -> bool:
+def ignored_image(image: ImageRef, patterns: tuple[str, ...]) -> bool:
     """``pin-ignore`` patterns match the name as written or the canonical key."""
     names = (image.raw, image.name, resolution_key(image))
-    return any(fnmatch.fnmatchcase(n, p) for p in facts.pin_ignore for n in names)
+    return any(fnmatch.fnmatchcase(n, p) for p in patterns for n in names)
 
 
 def verdict(image: ImageRef, facts: Facts, what: str) -> PinVerdict | None:
     """None when the reference is fine (pinned, scratch, ignored, or tags-only by config)."""
-    if image.is_scratch or image.is_pinned or ignored(image, facts):
+    if image.is_scratch or image.is_pinned or ignored_image(image, facts.pin_ignore):
         return None
     if image.is_latest:
         message = f"{what} `{image.raw}` uses the moving `latest` tag"
@@ -46,7 +46,11 @@ def verdict(image: ImageRef, facts: Facts, what: str) -> PinVerdict | None:
         return None
     resolution = facts.resolution(image)
     if resolution is None:
-        reason = "registry lookup not run (offline)" if not facts.resolved else "not resolved"
+        reason = (
+            "not looked up: `container-bp fix` asks the registry"
+            if not facts.resolved
+            else "not resolved"
+        )
         return PinVerdict(message, severity, None, reason)
     replacement = resolution.pinned_reference(image)
     if replacement is None:

@@ -1,0 +1,133 @@
+"""YAML streams read with ruamel.yaml's round-trip loader, for positions, never for re-emitting.
+
+Fixes to YAML are text edits at positions ruamel reports, so every byte a fix does not own
+(comments, quoting, key order, blank lines, ``---``/``...``, CRLF, flow style) stays as it was;
+a file with nothing to fix comes back byte-identical.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from fixers.textedit import detect_newline, line_starts
+
+MAX_NODES = 200_000  # a bound on walking a document (aliases are walked once)
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+
+class YamlError(ValueError):
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+@dataclass
+class YamlStream:
+    text: str
+    newline: str
+    documents: list[Any]  # one ruamel node (or None) per document
+    starts: list[int]  # line start offsets, for turning (line, col) into offsets
+
+    def offset(self, line0: int, col0: int) -> int:
+        return self.starts[line0] + col0
+
+
+def looks_templated(text: str) -> bool:
+    """Helm / Jinja / Go templates: text that only becomes YAML after rendering."""
+    return bool(_TEMPLATE.search(text))
+
+
+def load_stream(text: str) -> YamlStream:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        documents = list(yaml.load_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        if looks_templated(text):
+            problem = f"templated (Helm/Jinja placeholders), not YAML until rendered: {problem}"
+        raise YamlError(str(problem).strip(), line) from None
+    except YAMLError as exc:
+        raise YamlError(str(exc).splitlines()[0], 1) from None
+    except RecursionError:
+        raise YamlError("nesting too deep", 1) from None
+    return YamlStream(text, detect_newline(text), documents, line_starts(text))
+
+
+def walk(node: Any) -> Iterator[tuple[Any, Any, Any]]:
+    """(parent, key, value) for every mapping entry and sequence item, each node once.
+
+    Aliases make a document a graph; walking each node once keeps a billion-laughs file linear.
+    """
+    seen: set[int] = set()
+    stack = [node]
+    count = 0
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        count += 1
+        if count > MAX_NODES:
+            raise YamlError(f"more than {MAX_NODES} nodes", 1)
+        items: Any
+        if isinstance(current, CommentedMap):
+            items = list(current.items())
+        elif isinstance(current, CommentedSeq):
+            items = list(enumerate(current))
+        else:
+            continue
+        for key, value in items:
+            yield current, key, value
+            if isinstance(value, CommentedMap | CommentedSeq):
+                stack.append(value)
+
+
+@dataclass(frozen=True)
+class Scalar:
+    start: int  # offset of the value's first character (inside quotes)
+    end: int  # offset just past its last character (inside quotes)
+    quote: str  # "", "'" or '"'
+    line: int  # 1-based
+
+
+def value_span(stream: YamlStream, parent: Any, key: Any) -> Scalar | None:
+    """Where the scalar value of ``parent[key]`` sits in the text, when it can be edited safely.
+
+    None for block scalars (``|``, ``>``), multi-line plain scalars, escapes, anchors and tags:
+    places where a text edit could change more than the value.
+    """
+    try:
+        line0, col0 = (
+            parent.lc.value(key) if isinstance(parent, CommentedMap) else parent.lc.item(key)
+        )
+    except (KeyError, IndexError, TypeError):
+        return None
+    value = parent[key]
+    if not isinstance(value, str):
+        return None
+    text = stream.text
+    pos = stream.offset(line0, col0)
+    if pos >= len(text):
+        return None
+    first = text[pos]
+    if first in "\"'":
+        end = text.find(first, pos + 1)
+        if end == -1 or text[pos + 1 : end] != value:
+            return None  # escapes or folding: not a plain copy of the value
+        return Scalar(pos + 1, end, first, line0 + 1)
+    if first in "|>&!*":
+        return None
+    end = pos + len(value)
+    if text[pos:end] != value:
+        return None
+    return Scalar(pos, end, "", line0 + 1)
