@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from fixers.compose.kind import ComposeKind
 from fixers.config import Config
 from fixers.dockerfile.kind import DockerfileKind
 from fixers.facts import Facts
+from fixers.k8s.kind import K8sKind
 from fixers.kinds import Kind
 from fixers.model import Finding, Fix, FixSafety
 from fixers.registry import all_rules
@@ -22,7 +24,12 @@ from fixers.rule import Context, Rule
 from fixers.shell.kind import ShellKind
 from fixers.textedit import apply_edits
 
-KINDS: dict[str, Kind] = {"dockerfile": DockerfileKind(), "shell": ShellKind()}
+KINDS: dict[str, Kind] = {
+    "dockerfile": DockerfileKind(),
+    "shell": ShellKind(),
+    "k8s": K8sKind(),
+    "compose": ComposeKind(),
+}
 MAX_FIXES_PER_FILE = 64
 
 

@@ -13,7 +13,12 @@ from typing import Any
 
 from fixers.rule import Rule, RuleDoc
 
-RULE_PACKAGES = ("fixers.dockerfile.rules", "fixers.shell.rules")
+RULE_PACKAGES = (
+    "fixers.dockerfile.rules",
+    "fixers.shell.rules",
+    "fixers.k8s.rules",
+    "fixers.compose.rules",
+)
 
 
 @cache

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from fixers.config import Config
-from fixers.discover import kind_of
+from fixers.discover import kind_of, sniff_yaml
 from fixers.engine import KINDS, Selection, fix_text, scan_doc
 from fixers.facts import Facts
 from fixers.images import ImageRef
@@ -53,9 +53,12 @@ def gather_facts(
     for path, kind_name in targets:
         if config.path_ignored(path):
             continue
-        kind = KINDS[kind_name]
         try:
-            images.extend(images_of(kind, kind.parse(source.read_text(path))))
+            text = source.read_text(path)
+            name = sniff_yaml(path, text) if kind_name == "yaml" else kind_name
+            if name is not None:
+                kind = KINDS[name]
+                images.extend(images_of(kind, kind.parse(text)))
         except (OSError, Unreadable, ValueError):
             continue  # reported when the file itself is processed
     wanted = [i for i in images if needs_resolution(i) and not ignored_image(i, config.pin_ignore)]
@@ -105,6 +108,11 @@ def run(
             if not optional:  # a related file that is binary or too large: not one we want
                 result.skipped.append(Skipped(shown, str(exc)))
             continue
+        if kind_name == "yaml":
+            sniffed = sniff_yaml(path, text)
+            if sniffed is None:
+                continue  # YAML that is not a manifest or compose file: never ours to touch
+            kind_name = sniffed
         kind = KINDS[kind_name]
         try:
             doc = kind.parse(text)

@@ -13,13 +13,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedKeyMap, CommentedKeySeq, CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from fixers.textedit import detect_newline, line_starts
 
 MAX_NODES = 200_000  # a bound on walking a document (aliases are walked once)
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+# Go/Helm template actions ({{ .Values.x }}, {{- if }}, {{ include }}) and Jinja blocks: text
+# that only becomes YAML after rendering. A `{{NAME}}` inside a string or block scalar (sed
+# placeholders, Argo parameters) is data; one where a value starts (`replicas: {{replicas}}`)
+# parses as a mapping used as a key, which no manifest has (see _templated_keys).
+_TEMPLATE_ACTION = re.compile(
+    r"\{\{-?\s*(?:[.$]|(?:if|else|end|range|with|include|template|define|block|toYaml|tpl|"
+    r"printf|default|required|quote|nindent|indent)\b)|\{%-?\s*\w",
+)
 
 
 class YamlError(ValueError):
@@ -44,7 +52,16 @@ def looks_templated(text: str) -> bool:
     return bool(_TEMPLATE.search(text))
 
 
+def templated_line(text: str) -> int | None:
+    """The first line with template syntax, or None."""
+    m = _TEMPLATE_ACTION.search(text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
 def load_stream(text: str) -> YamlStream:
+    line = templated_line(text)
+    if line is not None:
+        raise YamlError("templated (Helm/Go/Jinja placeholders): not YAML until rendered", line)
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -54,13 +71,27 @@ def load_stream(text: str) -> YamlStream:
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
         if looks_templated(text):
-            problem = f"templated (Helm/Jinja placeholders), not YAML until rendered: {problem}"
+            problem = f"templated (placeholders), not YAML until rendered: {problem}"
         raise YamlError(str(problem).strip(), line) from None
     except YAMLError as exc:
         raise YamlError(str(exc).splitlines()[0], 1) from None
     except RecursionError:
         raise YamlError("nesting too deep", 1) from None
+    for document in documents:
+        templated = _templated_key_line(document)
+        if templated is not None:
+            raise YamlError(
+                "templated (`{{placeholder}}` values): not YAML until rendered", templated
+            )
     return YamlStream(text, detect_newline(text), documents, line_starts(text))
+
+
+def _templated_key_line(document: Any) -> int | None:
+    """`key: {{name}}` parses as a mapping whose key is a mapping: the mark of a placeholder."""
+    for parent, key, _ in walk(document):
+        if isinstance(key, CommentedKeyMap | CommentedKeySeq):
+            return int(parent.lc.line) + 1
+    return None
 
 
 def walk(node: Any) -> Iterator[tuple[Any, Any, Any]]:

@@ -1,0 +1,111 @@
+"""Kubernetes manifests: every object of a YAML stream (``List`` items included), with the
+positions fixes need. Nothing is re-emitted: fixes are text edits (see fixers/yamldoc.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from fixers.images import ImageRef, parse_image
+from fixers.yamldoc import YamlError, YamlStream, load_stream, walk
+from fixers.yamlignores import comment_ignores, normalise
+
+CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+IGNORE_ANNOTATION = "container-bp.io/ignore"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    node: CommentedMap
+    api_version: str
+    kind: str
+    name: str | None
+    line: int  # 1-based line of its first key
+    end_line: int  # last line that belongs to it
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        meta = self.node.get("metadata")
+        notes = meta.get("annotations") if isinstance(meta, CommentedMap) else None
+        return {str(k): str(v) for k, v in notes.items()} if isinstance(notes, CommentedMap) else {}
+
+
+@dataclass
+class K8sDoc:
+    stream: YamlStream
+    manifests: list[Manifest]
+    lines: list[str]
+
+
+def _objects(node: Any) -> Iterator[CommentedMap]:
+    if not isinstance(node, CommentedMap):
+        return
+    if "apiVersion" in node and "kind" in node:
+        if str(node["kind"]).endswith("List") and isinstance(node.get("items"), CommentedSeq):
+            for item in node["items"]:
+                yield from _objects(item)
+        else:
+            yield node
+
+
+def parse_manifests(text: str) -> K8sDoc:
+    stream = load_stream(text)
+    found: list[tuple[int, CommentedMap]] = []
+    for document in stream.documents:
+        for obj in _objects(document):
+            found.append((int(obj.lc.line) + 1, obj))
+    if not found:
+        raise YamlError("no Kubernetes object (apiVersion and kind) in the file", 1)
+    total = len(stream.starts)
+    manifests = []
+    for index, (line, obj) in enumerate(found):
+        end = found[index + 1][0] - 1 if index + 1 < len(found) else total
+        meta = obj.get("metadata")
+        name = meta.get("name") if isinstance(meta, CommentedMap) else None
+        manifests.append(
+            Manifest(obj, str(obj["apiVersion"]), str(obj["kind"]), name, line, max(end, line))
+        )
+    return K8sDoc(stream, manifests, text.splitlines())
+
+
+def containers(manifest: Manifest) -> Iterator[CommentedMap]:
+    """Every container of any workload kind (pod templates, CronJob job templates, CRDs)."""
+    for _, key, value in walk(manifest.node):
+        if key in CONTAINER_LISTS and isinstance(value, CommentedSeq):
+            for item in value:
+                if isinstance(item, CommentedMap):
+                    yield item
+
+
+def manifest_at(doc: K8sDoc, line: int) -> Manifest | None:
+    for manifest in doc.manifests:
+        if manifest.line <= line <= manifest.end_line:
+            return manifest
+    return None
+
+
+class K8sKind:
+    name = "k8s"
+
+    def parse(self, text: str) -> K8sDoc:
+        return parse_manifests(text)
+
+    def ignored_ids(self, doc: Any, line: int) -> frozenset[str]:
+        found = set(comment_ignores(doc.lines, line))
+        manifest = manifest_at(doc, line)
+        if manifest is not None:
+            value = manifest.annotations.get(IGNORE_ANNOTATION, "")
+            found |= {part.strip() for part in value.split(",") if part.strip()}
+        return normalise(found)
+
+    def images(self, doc: K8sDoc) -> list[ImageRef]:
+        found = []
+        for manifest in doc.manifests:
+            for container in containers(manifest):
+                image = parse_image(str(container.get("image", "")))
+                if image is not None:
+                    found.append(image)
+        return found
