@@ -58,7 +58,8 @@ def test_add_entries_at_the_end_of_a_list_item(newline: str) -> None:
     )
     expected = COMPACT.replace(
         "          mountPath: /data\n",
-        "          mountPath: /data\n        readinessProbe:\n          tcpSocket:\n            port: 80\n",
+        "          mountPath: /data\n        readinessProbe:\n"
+        "          tcpSocket:\n            port: 80\n",
     )
     assert out == expected.replace("\n", newline)
 
@@ -83,7 +84,8 @@ def test_wide_layout_and_no_final_newline() -> None:
     spec = stream.documents[0]["spec"]["template"]["spec"]
     out = _apply(WIDE, append_items(stream, spec, "volumes", [{"name": "tmp", "emptyDir": {}}]))
     assert out.endswith(
-        "restartPolicy: Never\n            volumes:\n              - name: tmp\n                emptyDir: {}"
+        "restartPolicy: Never\n            volumes:\n"
+        "              - name: tmp\n                emptyDir: {}"
     )
     out = _apply(WIDE, add_entries(stream, stream.documents[0]["spec"], {"backoffLimit": 3}))
     assert out.endswith("restartPolicy: Never\n    backoffLimit: 3")
