@@ -15,10 +15,16 @@ Example::
     pin-ignore: ["registry.internal.example/*"]
     insecure-registries: ["registry.lab:5000"]   # plain HTTP (loopback always is)
     registry-cache: .container-bp-cache.json     # resolutions kept between CI runs
+    ignore:                      # for files you cannot annotate (vendored upstream manifests)
+      - paths: ["deploy/upstream/**"]
+        kinds: [DaemonSet]
+        names: ["node-exporter*"]
+        rules: [CBP202]          # all given fields must match; omitted fields match anything
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +49,32 @@ _TOP_KEYS = (
     "pin-ignore",
     "insecure-registries",
     "registry-cache",
+    "ignore",
 )
+_IGNORE_FIELDS = ("paths", "kinds", "names", "rules")
+
+
+@dataclass(frozen=True)
+class IgnoreEntry:
+    paths: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+
+    def matches(self, path: str, doc: RuleDoc, obj: tuple[str, str] | None) -> bool:
+        if self.paths and not pathspec.GitIgnoreSpec.from_lines(self.paths).match_file(path):
+            return False
+        if self.rules and not any(doc.matches(r) for r in self.rules):
+            return False
+        if self.kinds or self.names:
+            if obj is None:
+                return False
+            kind, name = obj
+            if self.kinds and kind not in self.kinds:
+                return False
+            if self.names and not any(fnmatch.fnmatchcase(name, n) for n in self.names):
+                return False
+        return True
 
 
 class ConfigError(ValueError):
@@ -61,7 +92,12 @@ class Config:
     pin_ignore: tuple[str, ...] = ()
     insecure_registries: tuple[str, ...] = ()
     registry_cache: str | None = None
+    ignore: tuple[IgnoreEntry, ...] = ()
     source: str | None = None
+
+    def ignores(self, path: str, doc: RuleDoc, obj: tuple[str, str] | None) -> bool:
+        """Whether an ``ignore:`` entry covers a finding of ``doc`` in ``path`` on ``obj``."""
+        return any(entry.matches(path, doc, obj) for entry in self.ignore)
 
     def _lookup(self, table: Mapping[str, Any], doc: RuleDoc) -> Any:
         for key in (doc.code, doc.name):
@@ -195,6 +231,25 @@ def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
     if cache is not None and not isinstance(cache, str):
         raise fail(data, "registry-cache", "expected a file path")
 
+    entries: list[IgnoreEntry] = []
+    raw_ignore = data.get("ignore")
+    if raw_ignore is not None:
+        if not isinstance(raw_ignore, list):
+            raise fail(data, "ignore", "expected a list of {paths, kinds, names, rules} entries")
+        for item in raw_ignore:
+            if not isinstance(item, CommentedMap) or not item:
+                raise fail(data, "ignore", "each entry is a mapping of paths/kinds/names/rules")
+            fields: dict[str, tuple[str, ...]] = {}
+            for key, value in item.items():
+                if key not in _IGNORE_FIELDS:
+                    raise fail(item, key, f"unknown key; expected {', '.join(_IGNORE_FIELDS)}")
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise fail(item, key, "expected a list of strings")
+                if key == "rules":
+                    rule_ids(item, key, value)  # unknown rules are errors here too
+                fields[str(key)] = tuple(value)
+            entries.append(IgnoreEntry(**fields))
+
     options: dict[str, dict[str, Any]] = {}
     opts = data.get("options")
     if opts is not None:
@@ -223,6 +278,7 @@ def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
         pin_ignore=pin_ignore,
         insecure_registries=insecure,
         registry_cache=cache,
+        ignore=tuple(entries),
         source=name,
     )
 

@@ -17,7 +17,7 @@ from fixers.config import Config
 from fixers.dockerfile.kind import DockerfileKind
 from fixers.facts import Facts
 from fixers.k8s.kind import K8sKind
-from fixers.kinds import Kind
+from fixers.kinds import Kind, object_at
 from fixers.model import Finding, Fix, FixSafety
 from fixers.registry import all_rules
 from fixers.rule import Context, Rule
@@ -80,6 +80,8 @@ def scan_doc(path: str, kind: Kind, doc: Any, selection: Selection) -> list[Find
         )
         for finding in rule.check(ctx):
             if _is_ignored(finding, rule, kind.ignored_ids(doc, finding.line)):
+                continue
+            if config.ignore and config.ignores(path, rule.doc, object_at(kind, doc, finding.line)):
                 continue
             severity = config.severity_for(rule.doc)
             if severity is not None and severity != finding.severity:

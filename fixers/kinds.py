@@ -32,3 +32,10 @@ def images_of(kind: Kind, doc: Any) -> list[ImageRef]:
     """The image references a document uses, for kinds that have any."""
     finder = getattr(kind, "images", None)
     return list(finder(doc)) if finder is not None else []
+
+
+def object_at(kind: Kind, doc: Any, line: int) -> tuple[str, str] | None:
+    """(kind, name) of the object at a line, for kinds made of named objects (Kubernetes)."""
+    finder = getattr(kind, "object_at", None)
+    result: tuple[str, str] | None = finder(doc, line) if finder is not None else None
+    return result

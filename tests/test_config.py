@@ -62,3 +62,35 @@ def test_config_is_found_in_root_or_dot_github(tmp_path: Path) -> None:
     assert find_config(tmp_path) == tmp_path / ".github" / ".container-bp.yml"
     (tmp_path / ".container-bp.yml").write_text("{}\n")
     assert find_config(tmp_path) == tmp_path / ".container-bp.yml"
+
+
+def test_ignore_entries_match_path_kind_name_and_rule() -> None:
+    text = (
+        "ignore:\n"
+        "  - paths: ['upstream/**']\n"
+        "    kinds: [DaemonSet]\n"
+        "    names: ['node-*']\n"
+        "    rules: [CBP201]\n"
+    )
+    config = parse_config(text, "c.yml", docs())
+    rule = find_rule("CBP201")
+    assert rule is not None
+    assert config.ignores("upstream/ds.yaml", rule.doc, ("DaemonSet", "node-exporter"))
+    assert not config.ignores("upstream/ds.yaml", rule.doc, ("Deployment", "node-exporter"))
+    assert not config.ignores("mine/ds.yaml", rule.doc, ("DaemonSet", "node-exporter"))
+    other = find_rule("CBP101")
+    assert other is not None and not config.ignores("upstream/ds.yaml", other.doc, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ignore: {paths: [a]}\n", "c.yml:1: key 'ignore': expected a list"),
+        ("ignore:\n  - pathz: [a]\n", "c.yml:2: key 'pathz': unknown key"),
+        ("ignore:\n  - rules: [NOPE]\n", "c.yml:2: key 'rules': unknown rule 'NOPE'"),
+    ],
+)
+def test_malformed_ignore_entries(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.yml", docs())
+    assert message in str(info.value)

@@ -15,6 +15,10 @@ from fixers.yamlignores import comment_ignores, normalise
 
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 IGNORE_ANNOTATION = "container-bp.io/ignore"
+_KUBE_LINTER = "ignore-check.kube-linter.io/"
+_KUBE_SCORE = "kube-score/ignore"
+_POLARIS = "polaris.fairwinds.com/"
+_CHECKOV = "checkov.io/skip"
 
 
 @dataclass(frozen=True)
@@ -28,9 +32,38 @@ class Manifest:
 
     @property
     def annotations(self) -> dict[str, str]:
-        meta = self.node.get("metadata")
-        notes = meta.get("annotations") if isinstance(meta, CommentedMap) else None
-        return {str(k): str(v) for k, v in notes.items()} if isinstance(notes, CommentedMap) else {}
+        """The object's annotations, and its pod template's (where teams often put them)."""
+        found: dict[str, str] = {}
+        for meta in (_path(self.node, "spec", "template", "metadata"), self.node.get("metadata")):
+            notes = meta.get("annotations") if isinstance(meta, CommentedMap) else None
+            if isinstance(notes, CommentedMap):
+                found.update({str(k): str(v) for k, v in notes.items()})
+        return found
+
+
+def _path(node: CommentedMap, *keys: str) -> object:
+    current: object = node
+    for key in keys:
+        current = current.get(key) if isinstance(current, CommentedMap) else None
+    return current
+
+
+def annotation_ignores(annotations: dict[str, str]) -> set[str]:
+    """Rule ids switched off by the annotations of ours and of the tools teams already use:
+    kube-linter, kube-score, Polaris and checkov."""
+    found: set[str] = set()
+    for key, value in annotations.items():
+        if key in (IGNORE_ANNOTATION, _KUBE_SCORE):
+            found |= {part.strip() for part in value.split(",") if part.strip()}
+        elif key.startswith(_KUBE_LINTER):
+            found.add(key[len(_KUBE_LINTER) :])
+        elif key.startswith(_POLARIS) and key.endswith("-exempt"):
+            found.add(key[len(_POLARIS) : -len("-exempt")])
+        elif key == _POLARIS + "exempt" and value.strip().lower() == "true":
+            found.add("*")
+        elif key.startswith(_CHECKOV):
+            found.add(value.split("=", 1)[0].strip())
+    return found
 
 
 @dataclass
@@ -97,9 +130,13 @@ class K8sKind:
         found = set(comment_ignores(doc.lines, line))
         manifest = manifest_at(doc, line)
         if manifest is not None:
-            value = manifest.annotations.get(IGNORE_ANNOTATION, "")
-            found |= {part.strip() for part in value.split(",") if part.strip()}
+            found |= annotation_ignores(manifest.annotations)
         return normalise(found)
+
+    def object_at(self, doc: K8sDoc, line: int) -> tuple[str, str] | None:
+        """(kind, name) of the object a line belongs to, for config ignores."""
+        manifest = manifest_at(doc, line)
+        return (manifest.kind, str(manifest.name or "")) if manifest is not None else None
 
     def images(self, doc: K8sDoc) -> list[ImageRef]:
         found = []

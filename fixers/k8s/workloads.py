@@ -1,0 +1,68 @@
+"""Where the pod spec of each workload kind lives, and what kind of workload it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ruamel.yaml.comments import CommentedMap
+
+from fixers.k8s.kind import Manifest
+
+# kind -> path from the object to its pod spec
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "PodTemplate": ("template", "spec"),
+}
+LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
+                          "ReplicationController"})  # fmt: skip
+BATCH = frozenset({"Job", "CronJob"})
+BUILT_IN_GROUPS = frozenset({"v1", "apps", "batch", "extensions"})
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    manifest: Manifest
+    spec: CommentedMap
+    template_metadata: CommentedMap | None  # the pod template's metadata, when there is one
+
+    @property
+    def kind(self) -> str:
+        return self.manifest.kind
+
+    @property
+    def containers(self) -> list[CommentedMap]:
+        items = self.spec.get("containers")
+        return [c for c in items if isinstance(c, CommentedMap)] if items else []
+
+    @property
+    def init_containers(self) -> list[CommentedMap]:
+        items = self.spec.get("initContainers")
+        return [c for c in items if isinstance(c, CommentedMap)] if items else []
+
+
+def _follow(node: CommentedMap, path: tuple[str, ...]) -> CommentedMap | None:
+    current: object = node
+    for key in path:
+        if not isinstance(current, CommentedMap):
+            return None
+        current = current.get(key)
+    return current if isinstance(current, CommentedMap) else None
+
+
+def pod_spec(manifest: Manifest) -> PodSpec | None:
+    """The pod spec of a built-in workload (custom resources: None)."""
+    path = POD_SPEC_PATHS.get(manifest.kind)
+    if path is None or manifest.api_version.split("/")[0] not in BUILT_IN_GROUPS:
+        return None
+    spec = _follow(manifest.node, path)
+    if spec is None:
+        return None
+    template_meta = _follow(manifest.node, (*path[:-1], "metadata")) if len(path) > 1 else None
+    return PodSpec(manifest, spec, template_meta)
