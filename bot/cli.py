@@ -13,11 +13,12 @@ from bot.progress import Progress
 from bot.report import render
 from fixers.config import Config, ConfigError, find_config, load_config
 from fixers.engine import Selection
+from fixers.model import Skipped
 from fixers.pinning.model import Resolver
 from fixers.pinning.resolver import RegistryResolver
 from fixers.registry import docs, find_rule
-from fixers.run import RunResult, discover, gather_facts, run
-from fixers.source import LocalSource
+from fixers.run import RunResult, discover, discover_explicit, gather_facts, run
+from fixers.source import LocalSource, Unreadable
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -88,11 +89,33 @@ def _load_config(explicit: str | None, root: Path) -> Config:
 
 
 def _prefix(root: Path) -> str:
-    try:
-        rel = root.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        rel = root.resolve().as_posix()
+    """How paths inside ``root`` are shown: relative to the working directory."""
+    rel = Path(os.path.relpath(root.resolve(), Path.cwd().resolve())).as_posix()
     return "" if rel == "." else rel + "/"
+
+
+def find_root(target: Path) -> Path:
+    """The repository a path belongs to: the nearest folder, from the path up, holding `.git`
+    or a config file; else the path's own folder. Config and path patterns are relative to it."""
+    # Absolute but not resolved: a link inside the repository must not move the root out of it.
+    start = Path(os.path.abspath(target if target.is_dir() else target.parent))
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists() or find_config(folder) is not None:
+            return folder
+    return start
+
+
+def _group_by_root(paths: Sequence[str]) -> dict[Path, list[str]]:
+    """Each root with the repository-relative paths asked for under it ("" for all of it)."""
+    groups: dict[Path, list[str]] = {}
+    for raw in paths:
+        target = Path(raw)
+        if not target.exists():
+            raise ConfigError(f"{raw}: no such file or directory")
+        root = find_root(target)
+        rel = Path(os.path.abspath(target)).relative_to(root).as_posix()
+        groups.setdefault(root, []).append("" if rel == "." else rel)
+    return groups
 
 
 def _resolver(args: argparse.Namespace, config: Config, root: Path) -> Resolver | None:
@@ -107,27 +130,31 @@ def _resolver(args: argparse.Namespace, config: Config, root: Path) -> Resolver 
     )
 
 
+def _targets(source: LocalSource, asked: list[str]) -> list[tuple[str, str]]:
+    """(path, kind) for every file asked for: folders are walked, files taken as named."""
+    found: dict[str, str] = {}
+    for rel in asked:
+        if rel and (source.root / rel).is_file():
+            found.update(discover_explicit([rel]))
+        else:
+            found.update(discover(source, under=rel))
+    return sorted(found.items())
+
+
 def _execute(args: argparse.Namespace) -> RunResult:
     fixing = args.command == "fix"
+    writing = fixing and not args.diff
     result = RunResult()
     show_progress = not args.no_progress and sys.stderr.isatty() and not os.environ.get("CI")
-    for raw in args.paths:
-        target = Path(raw)
-        if not target.exists():
-            raise ConfigError(f"{raw}: no such file or directory")
-        if target.is_dir():
-            root, explicit = target, None
-        else:
-            root, explicit = target.parent, target.name
+    for root, asked in _group_by_root(args.paths).items():
         config = _load_config(args.config, root)
         source = LocalSource(root)
-        targets = discover(source, [explicit]) if explicit else discover(source)
-        if explicit:
-            targets = [t for t in targets if t[0] == explicit]
+        targets = _targets(source, asked)
         facts = gather_facts(source, targets, config, _resolver(args, config, root))
         selection = Selection(
             config=config, only=_ids(args.rules), skip=_ids(args.skip), facts=facts
         )
+        part = RunResult()
         with Progress(enabled=show_progress) as progress:
             run(
                 source,
@@ -137,14 +164,31 @@ def _execute(args: argparse.Namespace) -> RunResult:
                 unsafe=getattr(args, "unsafe", False),
                 progress=progress.update,
                 prefix=_prefix(root),
-                result=result,
+                result=part,
             )
-        if fixing and not args.diff:
-            for file_result in result.files:
-                if file_result.changed and file_result.path.startswith(_prefix(root)):
-                    assert file_result.fixed is not None
-                    source.write_text(file_result.source_path, file_result.fixed)
+        if writing:
+            _write(source, part)
+        elif fixing:
+            # Nothing is written: report what is left where it is in the files on disk.
+            for file_result in part.files:
+                file_result.remaining = file_result.remaining_at_original
+        result.files += part.files
+        result.skipped += part.skipped
+        result.errors += part.errors
     return result
+
+
+def _write(source: LocalSource, part: RunResult) -> None:
+    """Write each changed file through the source it was read from; a failed write is an
+    error of that file, and the others are still written."""
+    for file_result in part.files:
+        if not file_result.changed or file_result.fixed is None:
+            continue
+        try:
+            source.write_text(file_result.source_path, file_result.fixed)
+        except (OSError, Unreadable) as exc:
+            part.errors.append(Skipped(file_result.path, f"not written: {exc}"))
+            file_result.fixed = file_result.original  # nothing changed on disk
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -197,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if result.errors:
         return 2
     if fixing:
-        # After fixing, what matters is what is left.
-        return 1 if any(r.remaining for r in result.files) else 0
+        # After fixing, what matters is what is left; with --diff, also what would change.
+        left = any(r.remaining for r in result.files)
+        return 1 if left or (args.diff and any(r.changed for r in result.files)) else 0
     return 1 if result.findings else 0

@@ -37,6 +37,7 @@ from ruamel.yaml.error import YAMLError
 
 from fixers.model import Severity
 from fixers.rule import RuleDoc
+from fixers.yamldoc import describe
 
 CONFIG_NAMES = (".container-bp.yml", ".container-bp.yaml")
 CONFIG_DIRS = ("", ".github")
@@ -160,9 +161,8 @@ def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
     try:
         data = yaml.load(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{name}{where}: not valid YAML: {exc}") from exc
+        problem, line = describe(exc)
+        raise ConfigError(f"{name}:{line}: not valid YAML: {problem}") from exc
     if data is None:
         return Config(source=name)
     if not isinstance(data, CommentedMap):

@@ -20,11 +20,15 @@ _KIND = re.compile(r"^\s*-?\s*kind\s*:", re.MULTILINE)
 _SERVICES = re.compile(r"^services\s*:", re.MULTILINE)
 
 
+def is_compose_name(path: str) -> bool:
+    name = posixpath.basename(path)
+    return any(fnmatch.fnmatchcase(name, p) for p in COMPOSE_PATTERNS)
+
+
 def sniff_yaml(path: str, text: str) -> str | None:
     """``compose`` or ``k8s`` for YAML that looks like one; None for other YAML (CI configs,
     values files...), which is never touched."""
-    name = posixpath.basename(path)
-    if any(fnmatch.fnmatchcase(name, p) for p in COMPOSE_PATTERNS):
+    if is_compose_name(path):
         return "compose"
     if _API_VERSION.search(text) and _KIND.search(text):
         return "k8s"

@@ -18,11 +18,11 @@ from fixers.dockerfile.kind import DockerfileKind
 from fixers.facts import Facts
 from fixers.k8s.kind import K8sKind
 from fixers.kinds import Kind, object_at
-from fixers.model import Finding, Fix, FixSafety
+from fixers.model import Edit, Finding, Fix, FixSafety
 from fixers.registry import all_rules
 from fixers.rule import Context, Rule
 from fixers.shell.kind import ShellKind
-from fixers.textedit import apply_edits
+from fixers.textedit import apply_edits, line_starts, offset_to_line
 
 KINDS: dict[str, Kind] = {
     "dockerfile": DockerfileKind(),
@@ -30,7 +30,7 @@ KINDS: dict[str, Kind] = {
     "k8s": K8sKind(),
     "compose": ComposeKind(),
 }
-MAX_FIXES_PER_FILE = 64
+MAX_ROUNDS = 64  # batches of independent fixes; each round re-parses and re-scans
 
 
 def register_kind(kind: Kind) -> None:
@@ -71,8 +71,13 @@ def _is_ignored(finding: Finding, rule: Rule[Any], ignored: frozenset[str]) -> b
     return bool(ids & ignored)
 
 
-def scan_doc(path: str, kind: Kind, doc: Any, selection: Selection) -> list[Finding]:
+def scan_doc(
+    path: str, kind: Kind, doc: Any, selection: Selection, *, rel: str | None = None
+) -> list[Finding]:
+    """Findings for a parsed document. ``path`` is shown in findings; ``rel`` (default
+    ``path``) is the path inside the repository, which config patterns match."""
     findings: list[Finding] = []
+    rel = path if rel is None else rel
     config = selection.config
     for rule in selection.rules(kind.name):
         ctx: Context[Any] = Context(
@@ -81,7 +86,7 @@ def scan_doc(path: str, kind: Kind, doc: Any, selection: Selection) -> list[Find
         for finding in rule.check(ctx):
             if _is_ignored(finding, rule, kind.ignored_ids(doc, finding.line)):
                 continue
-            if config.ignore and config.ignores(path, rule.doc, object_at(kind, doc, finding.line)):
+            if config.ignore and config.ignores(rel, rule.doc, object_at(kind, doc, finding.line)):
                 continue
             severity = config.severity_for(rule.doc)
             if severity is not None and severity != finding.severity:
@@ -102,7 +107,8 @@ class FixOutcome:
     text: str
     applied: list[Finding]
     rejected: list[tuple[Finding, str]]
-    remaining: list[Finding]
+    remaining: list[Finding]  # lines of the fixed text
+    remaining_at_original: list[Finding] = field(default_factory=list)  # lines of the input
 
 
 def _fix_key(text: str, fix: Fix, rule: str) -> tuple[Any, ...]:
@@ -122,58 +128,137 @@ def fix_text(
     *,
     unsafe: bool = False,
     findings: list[Finding] | None = None,
+    rel: str | None = None,
 ) -> FixOutcome:
     """Apply fixes until none is left (or the bound is hit). Raises ValueError if unparsable.
 
-    ``findings``: the scan of ``text`` when the caller already has it.
+    Each round applies every fix whose edits stay clear of the others' as one batch, then
+    re-parses and re-scans; a batch that does not verify is retried one fix at a time, and a
+    single fix that does not verify is dropped and reported. ``findings``: the scan of
+    ``text`` when the caller already has it. Lines of applied findings are lines of ``text``.
     """
     kind = KINDS[kind_name]
     current = text
     if findings is None:
-        findings = scan_doc(path, kind, kind.parse(current), selection)
+        findings = scan_doc(path, kind, kind.parse(current), selection, rel=rel)
     applied: list[Finding] = []
     rejected: list[tuple[Finding, str]] = []
     refused: set[tuple[Any, ...]] = set()
+    history: list[tuple[Edit, ...]] = []
+    original = line_starts(text)
 
-    for _ in range(MAX_FIXES_PER_FILE):
-        candidate = _next_fix(current, findings, refused, unsafe)
-        if candidate is None:
+    for _ in range(MAX_ROUNDS):
+        candidates = _candidates(current, findings, refused, unsafe)
+        if not candidates:
             break
-        assert candidate.fix is not None
-        key = _fix_key(current, candidate.fix, candidate.rule)
-        reason = None
-        try:
-            new_text = apply_edits(current, candidate.fix.edits)
-            new_findings = scan_doc(path, kind, kind.parse(new_text), selection)
-        except ValueError as exc:
-            reason = f"the fixed file does not parse ({exc})"
-        else:
-            if new_text == current:
-                reason = "the fix changes nothing"
-            elif _count(new_findings, candidate.rule) >= _count(findings, candidate.rule):
-                reason = "the rule still fires after the fix"
-        if reason is not None:
-            refused.add(key)
-            rejected.append((candidate, reason))
+        batch = _disjoint(candidates)
+        result = _attempt(path, kind, current, findings, batch, selection, rel)
+        if isinstance(result, str) and len(batch) > 1:
+            batch = batch[:1]
+            result = _attempt(path, kind, current, findings, batch, selection, rel)
+        if isinstance(result, str):
+            fix = batch[0].fix
+            assert fix is not None
+            refused.add(_fix_key(current, fix, batch[0].rule))
+            rejected.append((_at_original(batch[0], current, history, original), result))
             continue
-        applied.append(candidate)
-        current, findings = new_text, new_findings
+        applied.extend(_at_original(f, current, history, original) for f in batch)
+        history.append(tuple(e for f in batch if f.fix for e in f.fix.edits))
+        current, findings = result
+    else:
+        for finding in _candidates(current, findings, refused, unsafe):
+            reason = "not applied: the limit of fix rounds was reached; run fix again"
+            rejected.append((_at_original(finding, current, history, original), reason))
 
-    return FixOutcome(text=current, applied=applied, rejected=rejected, remaining=findings)
+    return FixOutcome(
+        text=current,
+        applied=applied,
+        rejected=rejected,
+        remaining=findings,
+        remaining_at_original=[_at_original(f, current, history, original) for f in findings],
+    )
+
+
+def _attempt(
+    path: str,
+    kind: Kind,
+    text: str,
+    findings: list[Finding],
+    batch: list[Finding],
+    selection: Selection,
+    rel: str | None,
+) -> tuple[str, list[Finding]] | str:
+    """The new text and findings, or why the batch is refused."""
+    edits = [e for f in batch if f.fix for e in f.fix.edits]
+    try:
+        new_text = apply_edits(text, edits)
+        new_findings = scan_doc(path, kind, kind.parse(new_text), selection, rel=rel)
+    except ValueError as exc:
+        return f"the fixed file does not parse ({exc})"
+    if new_text == text:
+        return "the fix changes nothing"
+    for rule in {f.rule for f in batch}:
+        fixed = sum(1 for f in batch if f.rule == rule)
+        if _count(new_findings, rule) > _count(findings, rule) - fixed:
+            return "the rule still fires after the fix"
+    return new_text, new_findings
+
+
+def _disjoint(candidates: list[Finding]) -> list[Finding]:
+    """Fixes whose edits neither overlap nor touch any earlier one's (in finding order)."""
+    taken: list[Edit] = []
+    batch: list[Finding] = []
+    for finding in candidates:
+        assert finding.fix is not None
+        edits = finding.fix.edits
+        if any(a.start <= b.end and b.start <= a.end for a in edits for b in taken):
+            continue
+        batch.append(finding)
+        taken.extend(edits)
+    return batch
+
+
+def _to_original(offset: int, history: list[tuple[Edit, ...]]) -> int:
+    """Map an offset in the current text back through the edits applied so far."""
+    for edits in reversed(history):
+        shift = 0
+        mapped = None
+        for edit in sorted(edits):
+            start = edit.start + shift
+            if offset < start:
+                break
+            if offset < start + len(edit.new):
+                mapped = edit.start  # inside text a fix wrote: its place in the older text
+                break
+            shift += len(edit.new) - (edit.end - edit.start)
+        offset = mapped if mapped is not None else offset - shift
+    return offset
+
+
+def _at_original(
+    finding: Finding, text: str, history: list[tuple[Edit, ...]], original: list[int]
+) -> Finding:
+    """The finding with its line in the original text (``original``: its line starts)."""
+    if not history:
+        return finding
+    starts = line_starts(text)
+    offset = starts[max(1, min(finding.line, len(starts))) - 1]
+    line = offset_to_line(original, _to_original(offset, history))
+    return replace(finding, line=line, end_line=line + (finding.end_line - finding.line))
 
 
 def _count(findings: Sequence[Finding], rule: str) -> int:
     return sum(1 for f in findings if f.rule == rule)
 
 
-def _next_fix(
+def _candidates(
     text: str, findings: Sequence[Finding], refused: set[tuple[Any, ...]], unsafe: bool
-) -> Finding | None:
-    for finding in findings:
-        fix = finding.fix
-        if fix is None or not allowed(fix.safety, unsafe):
-            continue
-        if _fix_key(text, fix, finding.rule) in refused:
-            continue
-        return finding
-    return None
+) -> list[Finding]:
+    """Fixable findings, in order, whose fix was not refused before."""
+    return [
+        finding
+        for finding in findings
+        if finding.fix is not None
+        and allowed(finding.fix.safety, unsafe)
+        and _fix_key(text, finding.fix, finding.rule) not in refused
+    ]

@@ -82,6 +82,8 @@ class FileResult:
     rejected: list[str] = field(default_factory=list)
     applied: list[Finding] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)  # what is left after fixing
+    # The same, located in the original text (for `fix --diff`, where nothing is written).
+    remaining_at_original: list[Finding] = field(default_factory=list)
     source_path: str = ""  # the path inside its source, for writing back
 
     @property

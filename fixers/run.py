@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from fixers.config import Config
-from fixers.discover import kind_of, sniff_yaml
+from fixers.discover import is_compose_name, kind_of, sniff_yaml
 from fixers.engine import KINDS, Selection, fix_text, scan_doc
 from fixers.facts import Facts
 from fixers.images import ImageRef
@@ -16,6 +17,7 @@ from fixers.pinning.model import Resolver, needs_resolution
 from fixers.pinning.pin import ignored_image
 from fixers.pinning.resolver import resolve_all
 from fixers.source import Source, Unreadable
+from fixers.yamldoc import NotThisKind
 
 
 @dataclass
@@ -29,17 +31,30 @@ class RunResult:
         return [f for r in self.files for f in r.findings]
 
 
-def discover(source: Source, explicit: Iterable[str] = ()) -> list[tuple[str, str]]:
-    """(path, kind) pairs: every recognised file the source walks, then explicit paths."""
+def discover(
+    source: Source, explicit: Iterable[str] = (), under: str = ""
+) -> list[tuple[str, str]]:
+    """(path, kind) pairs: every recognised file the source walks (below ``under``), then
+    explicit paths."""
     seen: dict[str, str] = {}
-    for path in source.walk():
+    for path in source.walk(under):
         kind = kind_of(path)
         if kind is not None:
             seen[path] = kind
-    for path in explicit:
-        # Named on the command line: take it as what it looks like, a Dockerfile by default.
-        seen.setdefault(path, kind_of(path) or ("shell" if path.endswith(".sh") else "dockerfile"))
+    for path, kind in discover_explicit(explicit):
+        seen.setdefault(path, kind)
     return sorted(seen.items())
+
+
+def discover_explicit(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """Files named on the command line: taken as what they look like, a Dockerfile by default."""
+    found = []
+    for path in paths:
+        kind = kind_of(path)
+        if kind is None:
+            kind = {".sh": "shell", ".py": "python"}.get(posixpath.splitext(path)[1], "dockerfile")
+        found.append((path, kind))
+    return found
 
 
 def gather_facts(
@@ -108,6 +123,11 @@ def run(
             if not optional:  # a related file that is binary or too large: not one we want
                 result.skipped.append(Skipped(shown, str(exc)))
             continue
+        if kind_name not in KINDS and kind_name != "yaml":
+            result.skipped.append(Skipped(shown, f"no checks for {kind_name} files"))
+            continue
+        # Taken for a manifest from its content alone: if it is none, say nothing.
+        sniffed_from_content = kind_name == "yaml" and not is_compose_name(path)
         if kind_name == "yaml":
             sniffed = sniff_yaml(path, text)
             if sniffed is None:
@@ -116,6 +136,11 @@ def run(
         kind = KINDS[kind_name]
         try:
             doc = kind.parse(text)
+        except NotThisKind:
+            if sniffed_from_content:
+                continue  # it only looked like one: not ours to touch or to mention
+            result.skipped.append(Skipped(shown, f"not a {kind_name} file"))
+            continue
         except ValueError as exc:
             # A related file is a guess (an ENTRYPOINT that is a Python script, say): quietly
             # drop it when it is not of the kind it was taken for.
@@ -127,15 +152,22 @@ def run(
                 queue.append((rel_path, rel_kind, True))
         file_result = FileResult(path=shown, kind=kind_name, original=text, source_path=path)
         try:
-            file_result.findings = scan_doc(shown, kind, doc, selection)
+            file_result.findings = scan_doc(shown, kind, doc, selection, rel=path)
             file_result.remaining = file_result.findings
             if fix:
                 outcome = fix_text(
-                    shown, kind_name, text, selection, unsafe=unsafe, findings=file_result.findings
+                    shown,
+                    kind_name,
+                    text,
+                    selection,
+                    unsafe=unsafe,
+                    findings=file_result.findings,
+                    rel=path,
                 )
                 file_result.fixed = outcome.text
                 file_result.applied = outcome.applied
                 file_result.remaining = outcome.remaining
+                file_result.remaining_at_original = outcome.remaining_at_original
                 file_result.rejected = [
                     f"{f.rule} line {f.line}: {why}" for f, why in outcome.rejected
                 ]

@@ -25,8 +25,8 @@ class Unreadable(Exception):
 
 
 class Source(Protocol):
-    def walk(self) -> Iterator[str]:
-        """Repository-relative POSIX paths of the files to consider."""
+    def walk(self, under: str = "") -> Iterator[str]:
+        """Repository-relative POSIX paths of the files to consider (below ``under``)."""
         ...
 
     def read_text(self, path: str) -> str:
@@ -58,7 +58,19 @@ class LocalSource:
             return False
         return True
 
-    def walk(self) -> Iterator[str]:
+    def walk(self, under: str = "") -> Iterator[str]:
+        """Files below ``under`` (a repository-relative folder; "" for all), .gitignore applied
+        from the root down."""
+        under = under.strip("/")
+
+        def on_the_way(rel: str) -> bool:
+            return (
+                not under
+                or rel == under
+                or rel.startswith(under + "/")
+                or (under.startswith(rel + "/"))
+            )
+
         specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
             rel_dir = Path(dirpath).relative_to(self.root).as_posix()
@@ -83,11 +95,14 @@ class LocalSource:
                 d
                 for d in dirnames
                 if d not in SKIP_DIRS
+                and on_the_way(prefix + d)
                 and not (Path(dirpath) / d).is_symlink()
                 and not ignored(prefix + d, True)
             )
             for name in sorted(filenames):
                 rel = prefix + name
+                if under and not rel.startswith(under + "/"):
+                    continue
                 if not ignored(rel, False):
                     yield rel
 
@@ -95,7 +110,8 @@ class LocalSource:
         full = self.root / path
         if not full.exists() and not full.is_symlink():
             raise FileNotFoundError(path)
-        if full.is_symlink() and not self._inside(full):
+        # Any component may be a link (a linked folder too): the real path must stay inside.
+        if not self._inside(full):
             raise Unreadable("symlink pointing outside the repository")
         try:
             size = full.stat().st_size
@@ -109,8 +125,9 @@ class LocalSource:
     def write_text(self, path: str, text: str) -> None:
         """Atomic: write a temporary file beside the target, then rename over it."""
         full = self.root / path
-        if full.is_symlink():
-            full = full.resolve()
+        if not self._inside(full):
+            raise Unreadable(f"{path}: not written: it resolves outside the repository")
+        full = full.resolve()
         mode = full.stat().st_mode & 0o7777 if full.exists() else 0o644
         fd, tmp = tempfile.mkstemp(prefix=f".{full.name}.", suffix=".tmp", dir=full.parent)
         try:

@@ -20,20 +20,21 @@ from fixers.textedit import detect_newline, line_starts
 
 MAX_NODES = 200_000  # a bound on walking a document (aliases are walked once)
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
-# Go/Helm template actions ({{ .Values.x }}, {{- if }}, {{ include }}) and Jinja blocks: text
-# that only becomes YAML after rendering. A `{{NAME}}` inside a string or block scalar (sed
-# placeholders, Argo parameters) is data; one where a value starts (`replicas: {{replicas}}`)
-# parses as a mapping used as a key, which no manifest has (see _templated_keys).
-_TEMPLATE_ACTION = re.compile(
-    r"\{\{-?\s*(?:[.$]|(?:if|else|end|range|with|include|template|define|block|toYaml|tpl|"
-    r"printf|default|required|quote|nindent|indent)\b)|\{%-?\s*\w",
-)
+# A template action alone on its line (`{{- if .Values.x }}`, `{% for %}`): such a file only
+# becomes YAML after rendering. Placeholders inside values are judged after parsing
+# (_templated_key_line), so `summary: "{{ $labels.instance }} down"` stays data.
+_TEMPLATE_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:\{\{|\{%)", re.MULTILINE)
+_DUPLICATE = re.compile(r'found duplicate key "([^"]*)"')
 
 
 class YamlError(ValueError):
     def __init__(self, message: str, line: int) -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
+
+
+class NotThisKind(YamlError):
+    """Valid YAML, but not the kind of file it was taken for (a CI config with `services:`)."""
 
 
 @dataclass
@@ -53,9 +54,23 @@ def looks_templated(text: str) -> bool:
 
 
 def templated_line(text: str) -> int | None:
-    """The first line with template syntax, or None."""
-    m = _TEMPLATE_ACTION.search(text)
+    """The first line that is a template action, or None."""
+    m = _TEMPLATE_LINE.search(text)
     return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def describe(exc: YAMLError) -> tuple[str, int]:
+    """A one-line problem and its line, never quoting values (they may be secrets)."""
+    if isinstance(exc, MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = str(exc.problem or exc.context or "invalid YAML").strip()
+    else:
+        line, problem = 1, str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+    duplicate = _DUPLICATE.search(problem)
+    if duplicate:
+        problem = f"duplicate key `{duplicate.group(1)}`"
+    return problem, line
 
 
 def load_stream(text: str) -> YamlStream:
@@ -66,15 +81,11 @@ def load_stream(text: str) -> YamlStream:
     yaml.allow_duplicate_keys = False
     try:
         documents = list(yaml.load_all(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = exc.problem or exc.context or "invalid YAML"
+    except YAMLError as exc:
+        problem, line = describe(exc)
         if looks_templated(text):
             problem = f"templated (placeholders), not YAML until rendered: {problem}"
-        raise YamlError(str(problem).strip(), line) from None
-    except YAMLError as exc:
-        raise YamlError(str(exc).splitlines()[0], 1) from None
+        raise YamlError(problem, line) from None
     except RecursionError:
         raise YamlError("nesting too deep", 1) from None
     for document in documents:

@@ -81,15 +81,24 @@ def _key_column(node: CommentedMap) -> tuple[int, int] | None:
 
 def _last_line(stream: YamlStream, first_line0: int, indent: int, *, dashes: bool = False) -> int:
     """The last line (0-based) of a block node whose lines are indented at least ``indent``;
-    for a sequence (``dashes``), lines at ``indent`` must be items (``- ``)."""
+    for a sequence (``dashes``), lines at ``indent`` must be items (``- ``).
+
+    A `#` line indented deeper than the node's keys is kept inside it: it may be the text of
+    a block scalar (`# done` ending a script), and inserting before it would cut it off.
+    Comments at key level or less belong to what follows.
+    """
     last = first_line0
     for i in range(first_line0 + 1, len(stream.starts)):
         text = _line_text(stream, i)
         if text.startswith(("---", "...")):
             break
-        if not _is_content(text):
+        if not text.strip():
             continue
         col = _indent(text)
+        if text.lstrip().startswith("#"):
+            if col > indent:
+                last = i
+            continue
         if col < indent or (dashes and col == indent and not text.lstrip().startswith("-")):
             break
         last = i
@@ -151,3 +160,32 @@ def append_items(
     layout = detect_layout(stream)
     lines = dump(items, Layout(layout.step, 0))
     return _lines_edit(stream, last, lines, dash_col)
+
+
+def fill_empty_mapping(
+    stream: YamlStream, parent: CommentedMap, key: str, entries: dict[str, Any]
+) -> list[Edit] | None:
+    """Turn ``key: {}`` into a block mapping holding ``entries``: the ``{}`` goes, a comment
+    after it stays. None unless the value is an empty flow mapping on the key's own line."""
+    value = parent.get(key)
+    if not isinstance(value, CommentedMap) or value or is_flow(parent):
+        return None
+    try:
+        key_line, key_col = parent.lc.key(key)
+        line0, col0 = parent.lc.value(key)
+    except (KeyError, TypeError):
+        return None
+    if key_line != line0:
+        return None
+    text = stream.text
+    brace = stream.offset(line0, col0)
+    end = stream.starts[line0 + 1] if line0 + 1 < len(stream.starts) else len(text)
+    rest = text[brace + 2 : end].strip()
+    if text[brace : brace + 2] != "{}" or (rest and not rest.startswith("#")):
+        return None
+    colon = text.rfind(":", stream.starts[line0], brace)
+    if colon < 0 or text[colon + 1 : brace].strip():
+        return None
+    layout = detect_layout(stream)
+    lines = dump(entries, layout)
+    return [Edit(colon + 1, brace + 2, ""), _lines_edit(stream, line0, lines, key_col + layout.step)]

@@ -6,29 +6,24 @@ from __future__ import annotations
 
 import re
 
-_OURS = re.compile(r"#\s*container-bp\s+ignore\s*=\s*([\w,\s-]+?)(?:\s+\S.*)?$", re.IGNORECASE)
-_FILE = re.compile(r"#\s*container-bp\s+ignore-file\s*=\s*([\w,\s-]+?)(?:\s+\S.*)?$", re.I)
+from fixers.ignorecomments import file_ids, line_ids, normalise
+
+_COMMENT = re.compile(r"(?:^|\s)#(.*)$")
 
 
-def _ids(group: str) -> set[str]:
-    return {p.strip() for p in re.split(r"[,\s]+", group) if p.strip()}
-
-
-def normalise(ids: set[str]) -> frozenset[str]:
-    return frozenset({i.upper() for i in ids} | {i.lower() for i in ids})
+def _comment(line: str) -> str:
+    """The text after a line's comment marker ("" when it has none)."""
+    m = _COMMENT.search(line)
+    return m.group(1) if m else ""
 
 
 def comment_ignores(lines: list[str], line: int) -> frozenset[str]:
     """Ids switched off at 1-based ``line`` by comments (``lines`` without line endings)."""
     found: set[str] = set()
     for text in lines:
-        m = _FILE.search(text)
-        if m:
-            found |= _ids(m.group(1))
+        found |= file_ids(_comment(text))
     for text in _nearby_comments(lines, line):
-        m = _OURS.search(text)
-        if m:
-            found |= _ids(m.group(1))
+        found |= line_ids(_comment(text))
     return normalise(found)
 
 

@@ -113,3 +113,54 @@ def test_an_explicit_shell_script_is_checked_as_a_script(
     script.write_text("#!/bin/sh\nset -e\npython migrate.py\ngunicorn app:app\n")
     assert main(["scan", str(script)]) == 1
     assert "CBP190" in capsys.readouterr().out
+
+
+def test_fix_with_several_paths_writes_each_file_to_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "Dockerfile").write_text("FROM python:3.12\nCMD python sub.py\n")
+    (tmp_path / "Dockerfile").write_text("# root\nFROM scratch\nUSER 65532\nCMD [\"/app\"]\n")
+    monkeypatch.chdir(tmp_path)
+    root_before = (tmp_path / "Dockerfile").read_text()
+    for args in (["sub", "."], [".", "sub"], ["sub/Dockerfile", "Dockerfile"]):
+        main(["fix", "--offline", "--rules", "CBP103", *args])
+        assert (tmp_path / "Dockerfile").read_text() == root_before
+        assert 'CMD ["python", "sub.py"]' in (tmp_path / "sub" / "Dockerfile").read_text()
+
+
+def test_the_repository_config_applies_to_files_and_folders_below_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".container-bp.yml").write_text(
+        "rules:\n  disable: [CBP101]\nignore:\n  - paths: ['deploy/upstream/**']\n"
+    )
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "Dockerfile").write_text("FROM python\n")
+    up = tmp_path / "deploy" / "upstream"
+    up.mkdir(parents=True)
+    (up / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: x\n")
+    monkeypatch.chdir(tmp_path / "sub")
+    assert main(["scan", "Dockerfile", "--rules", "CBP101"]) == 0
+    assert main(["scan", ".", "--rules", "CBP101"]) == 0
+    monkeypatch.chdir(tmp_path.parent)
+    assert main(["scan", str(tmp_path / "deploy"), "--rules", "CBP201"]) == 0
+
+
+def test_a_symlinked_folder_out_of_the_repository_is_neither_read_nor_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / ".git").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "entry.sh").write_text("#!/bin/sh\nmyserver\n")
+    (repo / "scripts").symlink_to(outside)
+    (repo / "Dockerfile").write_text(
+        'FROM alpine:3.20\nCOPY scripts/entry.sh /entry.sh\nENTRYPOINT ["/entry.sh"]\n'
+    )
+    main(["fix", "--offline", "--rules", "CBP190", str(repo)])
+    assert (outside / "entry.sh").read_text() == "#!/bin/sh\nmyserver\n"
+    main(["fix", "--offline", str(repo / "scripts" / "entry.sh")])
+    assert (outside / "entry.sh").read_text() == "#!/bin/sh\nmyserver\n"

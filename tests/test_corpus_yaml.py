@@ -95,7 +95,8 @@ def test_billion_laughs_is_bounded(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("apiVersion: v1\nkind: Pod\nkind: Pod\n", "duplicate"),
+        ("apiVersion: v1\nkind: Pod\nkind: Pod\n", "line 3: duplicate key `kind`"),
+        ("apiVersion: v1\nkind: Secret\nstringData:\n  p: hunter2\n  p: other\n", "key `p`"),
         ("apiVersion: v1\nkind: Pod\nspec:\n\tcontainers: []\n", "line 4"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {{ .Values.name }}\n", "templated"),
         ("apiVersion: v1\nkind: RC\nspec:\n  replicas: {{replicas}}\n", "line 4: templated"),
@@ -110,7 +111,6 @@ def test_hostile_yaml_is_a_clear_per_file_error(text: str, message: str) -> None
 @pytest.mark.parametrize(
     "text",
     [
-        "kind: Deployment\nmetadata:\n  name: {{ .Values.name }}\n",
         "{{- if .Values.enabled }}\nkind: Service\n{{- end }}\n",
         "{% for x in y %}\nkind: Pod\n{% endfor %}\n",
     ],
@@ -127,9 +127,16 @@ def test_templates_are_recognised(text: str) -> None:
         'args: ["{{inputs.parameters.message}}"]\n',
         "data:\n  conf: |\n    project: {{PROJECT_ID}}\n",
         "name: etcd-{{cell}}\n",
+        'summary: "Instance {{ $labels.instance }} down"\n',
     ],
 )
 def test_data_with_braces_is_not_a_template(text: str) -> None:
     from fixers.yamldoc import templated_line
 
     assert templated_line(text) is None
+
+
+def test_a_duplicate_key_error_never_quotes_the_values() -> None:
+    with pytest.raises(YamlError) as info:
+        parse_manifests("apiVersion: v1\nkind: Secret\nstringData:\n  p: hunter2\n  p: other\n")
+    assert "hunter2" not in str(info.value) and "other" not in str(info.value)

@@ -77,3 +77,12 @@ def test_atomic_write_keeps_mode_and_leaves_no_temp_files(tmp_path: Path) -> Non
     assert target.read_bytes() == b"FROM y\r\n"
     assert target.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Dockerfile"]
+
+
+def test_yaml_that_only_looks_like_compose_is_not_mentioned(tmp_path: Path) -> None:
+    (tmp_path / ".gitlab-ci.yml").write_text("services:\n  - docker:dind\nbuild:\n  script: make\n")
+    (tmp_path / "compose.yaml").write_text("version: '3'\n")  # named compose: say it is not
+    source = LocalSource(tmp_path)
+    result = run(source, discover(source), Selection())
+    assert [s.path for s in result.skipped] == ["compose.yaml"]
+    assert result.files == []

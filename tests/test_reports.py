@@ -470,3 +470,11 @@ def test_cli_clean_tree_exits_zero(tmp_path: Path, fmt: str) -> None:
         assert_valid(json.loads(out.read_text(encoding="utf-8")), SARIF_SCHEMA)
     else:
         assert out.read_text(encoding="utf-8").startswith("0 finding(s)")
+
+
+def test_sarif_fingerprint_never_hashes_a_secret_value() -> None:
+    a = _fingerprints("ENV API_TOKEN=hunter2\n", 1)
+    b = _fingerprints("ENV API_TOKEN=correct-horse\n", 1)
+    c = _fingerprints("ENV API_TOKEN hunter2\n", 1)
+    d = _fingerprints("ENV API_TOKEN other\n", 1)
+    assert a == b and c == d

@@ -103,3 +103,11 @@ def test_a_following_document_is_not_part_of_the_node() -> None:
     stream = load_stream(text)
     out = _apply(text, add_entries(stream, stream.documents[0]["a"], {"d": 3}))
     assert out == "a:\n  b: 1\n  d: 3\n---\nc: 2\n"
+
+
+def test_comment_like_lines_of_a_block_scalar_stay_inside_it() -> None:
+    text = "c:\n  args: |\n    run\n    # done\n  # about the next key\nd: 1\n"
+    stream = load_stream(text)
+    out = _apply(text, add_entries(stream, stream.documents[0]["c"], {"e": 2}))
+    assert out == "c:\n  args: |\n    run\n    # done\n  e: 2\n  # about the next key\nd: 1\n"
+    assert load_stream(out).documents[0]["c"]["args"] == "run\n# done\n"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from pathlib import PurePosixPath
 from typing import Any
@@ -86,9 +87,18 @@ def artifact_location(path: str) -> dict[str, Any]:
     return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
 
 
+_VALUE = re.compile(r"(=|:\s|^(?:ENV|ARG)\s+\S+\s).*$", re.IGNORECASE)
+
+
 def fingerprint(f: Finding, lines: list[str], seen: Counter[str]) -> str:
-    """Stable across line moves: rule, path and the trimmed first line, never the line number."""
+    """Stable across line moves: rule, path and the trimmed first line, never the line number.
+
+    The line is cut where a value starts (``=``, ``: ``, the legacy ``ENV NAME value``): it
+    may be a secret, and a hash of a short secret can be reversed by guessing. Identical
+    shapes stay apart by count.
+    """
     text = lines[f.line - 1].strip() if 0 < f.line <= len(lines) else f.message
+    text = _VALUE.sub("", text)
     base = "\0".join((f.rule, f.path, text))
     seen[base] += 1  # two identical offending lines in one file stay two alerts
     return f"{hashlib.sha256(base.encode('utf-8')).hexdigest()[:32]}:{seen[base]}"
@@ -138,9 +148,10 @@ def _result(
     return out
 
 
-def _file_text(file_result: FileResult, fixing: bool) -> str:
-    # After fixing, findings are located in the fixed text.
-    if fixing and file_result.fixed is not None:
+def _file_text(file_result: FileResult, fixing: bool, diff: bool = False) -> str:
+    # After fixing (written), findings are located in the fixed text; with --diff nothing was
+    # written and they are located in the original.
+    if fixing and not diff and file_result.fixed is not None:
         return file_result.fixed
     return file_result.original or ""
 
@@ -158,7 +169,7 @@ def report(result: RunResult, *, fixing: bool = False, diff: bool = False) -> di
     with_fixes = not (fixing and diff)  # after --diff the file on disk is still the original
     results = []
     for file_result, findings in per_file:
-        lines = _file_text(file_result, fixing).splitlines()
+        lines = _file_text(file_result, fixing, diff).splitlines()
         seen: Counter[str] = Counter()
         for f in findings:
             results.append(_result(f, rule_index[f.rule], lines, seen, with_fixes))

@@ -9,7 +9,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from fixers.images import ImageRef, parse_image
-from fixers.yamldoc import YamlError, YamlStream, load_stream
+from fixers.yamldoc import NotThisKind, YamlStream, load_stream
 from fixers.yamlignores import comment_ignores
 
 
@@ -30,7 +30,7 @@ def parse_compose(text: str) -> ComposeDoc:
     top = stream.documents[0] if stream.documents else None
     services = top.get("services") if isinstance(top, CommentedMap) else None
     if not isinstance(services, CommentedMap):
-        raise YamlError("no `services` mapping: not a compose file", 1)
+        raise NotThisKind("no `services` mapping: not a compose file", 1)
     return ComposeDoc(stream, services, text.splitlines())
 
 

@@ -13,31 +13,27 @@ from __future__ import annotations
 import re
 
 from fixers.dockerfile.parser import Comment, Dockerfile
+from fixers.ignorecomments import file_ids, line_ids, normalise, split_ids
 
-_OURS = re.compile(r"^container-bp\s+ignore\s*=\s*([\w,\s-]+?)(?:\s+\S.*)?$", re.IGNORECASE)
-_OURS_FILE = re.compile(r"^container-bp\s+ignore-file\s*=\s*([\w,\s-]+?)(?:\s+\S.*)?$", re.I)
 _HADOLINT = re.compile(r"^hadolint\s+ignore\s*=\s*([\w,\s]+)$", re.IGNORECASE)
 _HADOLINT_GLOBAL = re.compile(r"^hadolint\s+global\s+ignore\s*=\s*([\w,\s]+)$", re.IGNORECASE)
 _CHECKOV = re.compile(r"^checkov:skip=([A-Z0-9_]+)", re.IGNORECASE)
 
 
-def _ids(group: str) -> set[str]:
+def _hadolint_ids(group: str) -> set[str]:
+    # hadolint separates its codes by commas; be lenient with spaces.
     return {part.strip() for part in re.split(r"[,\s]+", group) if part.strip()}
-
-
-def _normalise(ids: set[str]) -> frozenset[str]:
-    # Codes compare upper-case, names lower-case; keep both spellings.
-    return frozenset({i.upper() for i in ids} | {i.lower() for i in ids})
 
 
 def file_wide(comments: list[Comment]) -> frozenset[str]:
     found: set[str] = set()
     for c in comments:
-        for pattern in (_OURS_FILE, _HADOLINT_GLOBAL, _CHECKOV):
+        found |= file_ids(c.text)
+        for pattern in (_HADOLINT_GLOBAL, _CHECKOV):
             m = pattern.match(c.text)
             if m:
-                found |= _ids(m.group(1))
-    return _normalise(found)
+                found |= _hadolint_ids(m.group(1))
+    return normalise(found)
 
 
 def buildkit_skips(directives: dict[str, str]) -> frozenset[str]:
@@ -46,8 +42,8 @@ def buildkit_skips(directives: dict[str, str]) -> frozenset[str]:
     for part in directives.get("check", "").split(";"):
         key, _, value = part.partition("=")
         if key.strip().lower() == "skip":
-            found |= _ids(value)
-    return _normalise(found)
+            found |= split_ids(value)
+    return normalise(found)
 
 
 def at_line(doc: Dockerfile, line: int) -> frozenset[str]:
@@ -55,9 +51,9 @@ def at_line(doc: Dockerfile, line: int) -> frozenset[str]:
     for ins in doc.instructions:
         if ins.line <= line <= ins.end_line:
             for c in doc.comments_before(ins):
-                for pattern in (_OURS, _HADOLINT):
-                    m = pattern.match(c.text)
-                    if m:
-                        found |= _ids(m.group(1))
+                found |= line_ids(c.text)
+                m = _HADOLINT.match(c.text)
+                if m:
+                    found |= _hadolint_ids(m.group(1))
             break
-    return _normalise(found)
+    return normalise(found)

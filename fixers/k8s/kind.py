@@ -9,9 +9,10 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from fixers.ignorecomments import normalise
 from fixers.images import ImageRef, parse_image
-from fixers.yamldoc import YamlError, YamlStream, load_stream, walk
-from fixers.yamlignores import comment_ignores, normalise
+from fixers.yamldoc import NotThisKind, YamlStream, load_stream, walk
+from fixers.yamlignores import comment_ignores
 
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 IGNORE_ANNOTATION = "container-bp.io/ignore"
@@ -91,7 +92,7 @@ def parse_manifests(text: str) -> K8sDoc:
         for obj in _objects(document):
             found.append((int(obj.lc.line) + 1, obj))
     if not found:
-        raise YamlError("no Kubernetes object (apiVersion and kind) in the file", 1)
+        raise NotThisKind("no Kubernetes object (apiVersion and kind) in the file", 1)
     total = len(stream.starts)
     manifests = []
     for index, (line, obj) in enumerate(found):

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fixers.dockerfile.commands import Command, tokenize
+from fixers.ignorecomments import file_ids, line_ids, normalise
 from fixers.textedit import detect_newline, line_starts
 
 # Interpreters (``#!`` lines) whose scripts are read as POSIX-like shell.
 SHELL_INTERPRETERS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"})
-_OURS = re.compile(r"^container-bp\s+ignore\s*=\s*([\w,\s-]+?)(?:\s+\S.*)?$", re.IGNORECASE)
-_OURS_FILE = re.compile(r"^container-bp\s+ignore-file\s*=\s*([\w,\s-]+?)(?:\s+\S.*)?$", re.I)
 # `<<EOF`, `<<-EOF`, `<< 'EOF'`, `<<"EOF"` (not the here-string `<<<`).
 _HEREDOC = re.compile(r"(?<!<)<<(-?)[ \t]*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 
@@ -165,21 +164,13 @@ def parse(text: str) -> ShellScript:
     )
 
 
-def _ids(group: str) -> set[str]:
-    return {part.strip() for part in re.split(r"[,\s]+", group) if part.strip()}
-
-
 def ignored_ids(doc: ShellScript, line: int) -> frozenset[str]:
     found: set[str] = set()
     for comment in doc.comments:
-        m = _OURS_FILE.match(comment.text)
-        if m:
-            found |= _ids(m.group(1))
+        found |= file_ids(comment.text)
     for comment in doc.comments_above(line):
-        m = _OURS.match(comment.text)
-        if m:
-            found |= _ids(m.group(1))
-    return frozenset({i.upper() for i in found} | {i.lower() for i in found})
+        found |= line_ids(comment.text)
+    return normalise(found)
 
 
 class ShellKind:

@@ -20,7 +20,8 @@ class UnpinnedComposeImage(Rule[ComposeDoc]):
             "Flags `image:` values of compose services that use `latest` or no tag (warning), "
             "or a tag without a digest (info), and with the registry lookup rewrites them in "
             "place to `name:tag@sha256:<digest>`. Values with variables (`${TAG}`) are left "
-            "alone."
+            "alone, and so are services with `build:`, whose `image` names what compose "
+            "builds."
         ),
         why=(
             "`docker compose pull` on another machine, or next month, gets whatever the tag "
@@ -43,6 +44,8 @@ class UnpinnedComposeImage(Rule[ComposeDoc]):
 
     def check(self, ctx: Context[ComposeDoc]) -> Iterator[Finding]:
         for _, service in ctx.doc.items():
+            if "build" in service:
+                continue  # there `image` names the image compose builds, not one to pull
             finding = pin_finding(self, ctx, ctx.doc.stream, service, "image")
             if finding is not None:
                 yield finding
