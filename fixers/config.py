@@ -222,6 +222,7 @@ def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
         return tuple(value)
 
     ignore_paths = strings("ignore-paths", "path patterns")
+    _check_patterns(data, "ignore-paths", ignore_paths, fail)
     pin_ignore = strings("pin-ignore", "image patterns")
     insecure = strings("insecure-registries", "registry hosts")
     pin_digests = data.get("pin-digests", True)
@@ -247,6 +248,8 @@ def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
                     raise fail(item, key, "expected a list of strings")
                 if key == "rules":
                     rule_ids(item, key, value)  # unknown rules are errors here too
+                if key == "paths":
+                    _check_patterns(item, key, tuple(value), fail)
                 fields[str(key)] = tuple(value)
             entries.append(IgnoreEntry(**fields))
 
@@ -281,6 +284,14 @@ def parse_config(text: str, name: str, docs: Iterable[RuleDoc]) -> Config:
         ignore=tuple(entries),
         source=name,
     )
+
+
+def _check_patterns(node: Any, key: str, patterns: tuple[str, ...], fail: Any) -> None:
+    """Bad gitignore-style patterns are config errors now, not crashes later."""
+    try:
+        pathspec.GitIgnoreSpec.from_lines(patterns).match_file("x")
+    except Exception as exc:  # pathspec raises several kinds for a bad pattern
+        raise fail(node, key, f"bad path pattern: {exc}") from None
 
 
 def _plain(value: Any) -> Any:

@@ -94,3 +94,9 @@ def test_malformed_ignore_entries(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text, "c.yml", docs())
     assert message in str(info.value)
+
+
+def test_a_bad_path_pattern_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config('ignore-paths: ["[z-a]"]\n', "c.yml", docs())
+    assert "c.yml:1: key 'ignore-paths': bad path pattern" in str(info.value)
