@@ -188,4 +188,5 @@ def fill_empty_mapping(
         return None
     layout = detect_layout(stream)
     lines = dump(entries, layout)
-    return [Edit(colon + 1, brace + 2, ""), _lines_edit(stream, line0, lines, key_col + layout.step)]
+    insert = _lines_edit(stream, line0, lines, key_col + layout.step)
+    return [Edit(colon + 1, brace + 2, ""), insert]
