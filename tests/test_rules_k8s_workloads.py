@@ -430,9 +430,9 @@ def test_a_block_scalar_ending_in_a_comment_like_line_is_not_cut() -> None:
     def expect(old: Any) -> Any:
         return {**old, **entries}
 
-    # yamledit.add_entries inserts before `# done`, which belongs to the script:
-    naive = add_entries(stream, spec, entries)
-    assert naive is not None and not verified(stream, [naive], spec, expect)
+    # yamledit.add_entries keeps `# done` (indented deeper than the keys) in the script:
+    plain = add_entries(stream, spec, entries)
+    assert plain is not None and verified(stream, [plain], spec, expect)
     edit = add_entries_after_comments(stream, spec, entries)
     assert edit is not None and verified(stream, [edit], spec, expect)
     fixed = _fix(SCRIPT_JOB, "CBP205")
