@@ -121,7 +121,7 @@ def test_fix_with_several_paths_writes_each_file_to_itself(
     (tmp_path / ".git").mkdir()
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "Dockerfile").write_text("FROM python:3.12\nCMD python sub.py\n")
-    (tmp_path / "Dockerfile").write_text("# root\nFROM scratch\nUSER 65532\nCMD [\"/app\"]\n")
+    (tmp_path / "Dockerfile").write_text('# root\nFROM scratch\nUSER 65532\nCMD ["/app"]\n')
     monkeypatch.chdir(tmp_path)
     root_before = (tmp_path / "Dockerfile").read_text()
     for args in (["sub", "."], [".", "sub"], ["sub/Dockerfile", "Dockerfile"]):
