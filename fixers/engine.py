@@ -19,6 +19,7 @@ from fixers.facts import Facts
 from fixers.k8s.kind import K8sKind
 from fixers.kinds import Kind, object_at
 from fixers.model import Edit, Finding, Fix, FixSafety
+from fixers.python.kind import PythonKind
 from fixers.registry import all_rules
 from fixers.rule import Context, Rule
 from fixers.shell.kind import ShellKind
@@ -29,6 +30,7 @@ KINDS: dict[str, Kind] = {
     "shell": ShellKind(),
     "k8s": K8sKind(),
     "compose": ComposeKind(),
+    "python": PythonKind(),
 }
 MAX_ROUNDS = 64  # batches of independent fixes; each round re-parses and re-scans
 

@@ -18,6 +18,7 @@ RULE_PACKAGES = (
     "fixers.shell.rules",
     "fixers.k8s.rules",
     "fixers.compose.rules",
+    "fixers.python.rules",
 )
 
 

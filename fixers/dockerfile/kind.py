@@ -7,6 +7,7 @@ from typing import Any
 from fixers.dockerfile import ignores
 from fixers.dockerfile.entrypoints import entrypoint_scripts
 from fixers.dockerfile.parser import Dockerfile, parse
+from fixers.dockerfile.python_sources import python_modules
 from fixers.images import ImageRef, parse_image
 
 
@@ -20,8 +21,10 @@ class DockerfileKind:
         return ignores.at_line(doc, line)
 
     def related(self, doc: Dockerfile, path: str) -> list[tuple[str, str]]:
-        """The entrypoint scripts the final image starts with, as shell files to check too."""
-        return [(script, "shell") for script in entrypoint_scripts(doc, path)]
+        """The entrypoint scripts the final image starts with, as shell files to check too, and
+        the Python modules it runs (``python app.py``, ``gunicorn app:app``...)."""
+        scripts = [(script, "shell") for script in entrypoint_scripts(doc, path)]
+        return scripts + [(module, "python") for module in python_modules(doc, path)]
 
     def images(self, doc: Dockerfile) -> list[ImageRef]:
         """External base images, for the registry lookup before the rules run."""

@@ -1,0 +1,1 @@
+"""Python modules that container images run (found through their Dockerfiles)."""

@@ -1,0 +1,1 @@
+"""Rules over the Python modules images run."""
