@@ -396,12 +396,12 @@ def test_compose_start_commands(service: str, fires: bool) -> None:
 
 def test_compose_fix_is_idempotent_and_ignores_other_documents_bytes() -> None:
     text = "services:\n  a:\n    image: x:1\n  b:\n    image: y:1\n    init: true\n"
-    fixed = fix_text("compose.yaml", "compose", text, COMPOSE).text
+    fixed = fix_text("compose.yaml", "compose", text, COMPOSE, unsafe=True).text
     assert (
         fixed
         == "services:\n  a:\n    image: x:1\n    init: true\n  b:\n    image: y:1\n    init: true\n"
     )
-    assert fix_text("compose.yaml", "compose", fixed, COMPOSE).text == fixed
+    assert fix_text("compose.yaml", "compose", fixed, COMPOSE, unsafe=True).text == fixed
 
 
 # --- The real path: a repository run ---------------------------------------------------------

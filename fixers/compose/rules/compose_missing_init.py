@@ -127,12 +127,13 @@ class ComposeMissingInit(Rule[ComposeDoc]):
         after="services:\n  api:\n    build: .\n    command: gunicorn app:app\n    init: true\n",
         fix=FixSafety.SAFE,
         fix_notes=(
-            "Safe: the service runs the same command, only PID 1 changes (an init that is "
-            "already in the image keeps working as its child). `init: true` is added as the "
-            "service's last key, in the file's own indentation; services written in flow "
-            "style (`api: {image: x}`) are reported without a fix. Images built on s6-overlay "
-            "v3 refuse to start when they are not PID 1: the known families are skipped, and "
-            "others need an ignore comment."
+            "Safe for services built from the repository (`build:`): the service runs the "
+            "same command, only PID 1 changes (an init already in the image keeps working as "
+            "its child). Unsafe for services that only pull an image: images built on "
+            "s6-overlay v3 refuse to start when they are not PID 1 (the known families are "
+            "skipped). `init: true` is added as the service's last key, in the file's own "
+            "indentation; services written in flow style (`api: {image: x}`) are reported "
+            "without a fix."
         ),
         severity=Severity.WARNING,
         references=(
@@ -171,4 +172,9 @@ class ComposeMissingInit(Rule[ComposeDoc]):
                     ctx, line, message, suggestion=f"add `init: true` to service `{key}`"
                 )
                 continue
-            yield self.finding(ctx, line, message, edits=[edit], fix_description="add `init: true`")
+            # A service built here runs code the repository controls; a pulled image may be
+            # built on s6-overlay v3, which refuses to start unless it is PID 1.
+            safety = FixSafety.SAFE if "build" in service else FixSafety.UNSAFE
+            yield self.finding(
+                ctx, line, message, edits=[edit], safety=safety, fix_description="add `init: true`"
+            )
