@@ -140,3 +140,29 @@ def test_a_duplicate_key_error_never_quotes_the_values() -> None:
     with pytest.raises(YamlError) as info:
         parse_manifests("apiVersion: v1\nkind: Secret\nstringData:\n  p: hunter2\n  p: other\n")
     assert "hunter2" not in str(info.value) and "other" not in str(info.value)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not K8S, reason="../shared/corpus/k8s is not beside the checkout")
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
+@pytest.mark.parametrize("path", K8S, ids=[p.name for p in K8S])
+def test_k8s_corpus_file_with_every_rule(path: Path, unsafe: bool) -> None:
+    """All Kubernetes rules at once: no crash, nothing rejected, idempotent, and a file with
+    nothing fixable comes back byte-identical."""
+    text = path.read_bytes().decode("utf-8")
+    if sniff_yaml(path.name, text) != "k8s":
+        return
+    try:
+        facts = _pin_everything(text)
+    except YamlError:
+        return  # duplicate keys: a per-file error, covered above
+    selection = Selection(facts=facts)
+    from fixers.engine import allowed, scan_text
+
+    findings = scan_text(path.name, "k8s", text, selection)
+    once = fix_text(path.name, "k8s", text, selection, unsafe=unsafe)
+    assert once.rejected == [], [(f.rule, f.line, why) for f, why in once.rejected]
+    if not any(f.fix and allowed(f.fix.safety, unsafe) for f in findings):
+        assert once.text == text
+    twice = fix_text(path.name, "k8s", once.text, selection, unsafe=unsafe)
+    assert twice.text == once.text
