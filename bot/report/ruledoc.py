@@ -20,14 +20,28 @@ def peers_text(doc: RuleDoc) -> str:
     return ", ".join(f"{tool} {', '.join(ids)}" for tool, ids in doc.peers.items()) or "none"
 
 
+_WHERE = {
+    "dockerfile": "on the line above the instruction",
+    "shell": "on the line above the command",
+    "python": "at the end of the line or on the line above it",
+    "compose": "at the end of the line, or above the service's line",
+    "k8s": (
+        "at the end of the line, or above the container's `- name:` line, or the annotation "
+        "`container-bp.io/ignore` on the object"
+    ),
+}
+
+
 def ignore_text(doc: RuleDoc) -> str:
+    where = _WHERE.get(doc.kind, "on the line above")
     return (
-        f"`# container-bp ignore={doc.code} <reason>` on the line above the instruction, "
+        f"`# container-bp ignore={doc.code} <reason>` {where}, "
         f"or `rules: {{disable: [{doc.name}]}}` in `.container-bp.yml`"
     )
 
 
-FENCE = {"dockerfile": "dockerfile", "shell": "sh"}
+FENCE = {"dockerfile": "dockerfile", "shell": "sh", "k8s": "yaml", "compose": "yaml",
+         "python": "python"}  # fmt: skip
 
 
 def explain_markdown(doc: RuleDoc, heading: str = "#") -> str:
