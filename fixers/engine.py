@@ -1,20 +1,23 @@
 """The engine: scan a document, and fix it to a fixed point with every fix verified.
 
 Fixes apply one at a time. After each, the text is re-parsed and re-scanned; a fix whose
-result does not parse, or after which its rule fires as often as before, is dropped and
-reported, so a file is never left worse. Edits of a fix are computed on the text they
-apply to, so fixes of two rules can never corrupt each other's offsets.
+result does not parse, after which its rule fires as often as before, or that fails its
+kind's own check (``VERIFIERS``: a Dockerfile fix must leave every instruction it does not
+edit as it was) is dropped and reported, so a file is never left worse. Edits of a fix are
+computed on the text they apply to, so fixes of two rules can never corrupt each other's
+offsets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fixers.compose.kind import ComposeKind
 from fixers.config import Config
 from fixers.dockerfile.kind import DockerfileKind
+from fixers.dockerfile.verify import instructions_kept
 from fixers.facts import Facts
 from fixers.k8s.kind import K8sKind
 from fixers.kinds import Kind, object_at
@@ -33,6 +36,11 @@ KINDS: dict[str, Kind] = {
     "python": PythonKind(),
 }
 MAX_ROUNDS = 64  # batches of independent fixes; each round re-parses and re-scans
+# Per kind, a check of each fix beyond "parses, and its rule fires less": (document before,
+# document after, the edits) -> why the fix is refused, or None.
+VERIFIERS: dict[str, Callable[[Any, Any, Sequence[Edit]], str | None]] = {
+    "dockerfile": instructions_kept,
+}
 
 
 def register_kind(kind: Kind) -> None:
@@ -194,11 +202,16 @@ def _attempt(
     edits = [e for f in batch if f.fix for e in f.fix.edits]
     try:
         new_text = apply_edits(text, edits)
-        new_findings = scan_doc(path, kind, kind.parse(new_text), selection, rel=rel)
+        new_doc = kind.parse(new_text)
+        new_findings = scan_doc(path, kind, new_doc, selection, rel=rel)
     except ValueError as exc:
         return f"the fixed file does not parse ({exc})"
     if new_text == text:
         return "the fix changes nothing"
+    verify = VERIFIERS.get(kind.name)
+    problem = verify(kind.parse(text), new_doc, edits) if verify is not None else None
+    if problem is not None:
+        return problem
     for rule in {f.rule for f in batch}:
         fixed = sum(1 for f in batch if f.rule == rule)
         if _count(new_findings, rule) > _count(findings, rule) - fixed:

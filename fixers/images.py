@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 DOCKER_HUB = "docker.io"
+# Names Docker Hub is written under; all of them mean ``docker.io``.
+DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", "registry-1.docker.io"})
 _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
@@ -43,11 +45,7 @@ class ImageRef:
     @property
     def canonical_name(self) -> str:
         """``docker.io/library/python`` for ``python``: the form registries are queried with."""
-        if self.registry is None or self.registry in (
-            DOCKER_HUB,
-            "index.docker.io",
-            "registry-1.docker.io",
-        ):
+        if self.registry is None or self.registry in DOCKER_HUB_ALIASES:
             path = self.path if "/" in self.path else f"library/{self.path}"
             return f"{DOCKER_HUB}/{path}"
         return f"{self.registry}/{self.path}"
@@ -56,6 +54,20 @@ class ImageRef:
     def short_name(self) -> str:
         """The last path component, e.g. ``python`` for ``docker.io/library/python``."""
         return self.path.rsplit("/", 1)[-1]
+
+
+def is_docker_hub(ref: ImageRef) -> bool:
+    """The image lives on Docker Hub (no registry host, or one of Docker Hub's names)."""
+    return ref.registry is None or ref.registry.lower() in DOCKER_HUB_ALIASES
+
+
+def official_name(ref: ImageRef) -> str | None:
+    """``python`` for an official Docker Hub image (``python``, ``library/python``,
+    ``docker.io/library/python``); None for any other image."""
+    if not is_docker_hub(ref):
+        return None
+    path = ref.path.removeprefix("library/")
+    return None if "/" in path else path
 
 
 def parse_image(raw: str) -> ImageRef | None:

@@ -20,6 +20,15 @@ _SECRET_PARTS = {
     "CREDENTIAL": "credentials", "CREDENTIALS": "credentials", "CREDS": "credentials",
     "AUTH": "credentials",
 }  # fmt: skip
+# Password words glued to what they protect, with no separator or case change to split at:
+# `PGPASSWORD` (libpq), `dbpassword`, `ROOTPASSWD`. These match after any prefix; `PASS`
+# only after the prefixes below (`SSHPASS` for sshpass, `STOREPASS`/`KEYPASS` for keytool),
+# not in words like `BYPASS`, `COMPASS` or `GIT_ASKPASS` (a program).
+_GLUED_PASSWORDS = ("PASSWORD", "PASSWD", "PASSPHRASE")
+_PASS_PREFIXES = frozenset(
+    {"DB", "PG", "MYSQL", "SQL", "MSSQL", "SA", "SMTP", "FTP", "SSH", "LDAP", "ADMIN", "ROOT",
+     "USER", "MAIL", "REDIS", "MONGO", "RABBITMQ", "KEY", "STORE", "KEYSTORE", "TRUSTSTORE"}
+)  # fmt: skip
 # `<X>_KEY` is a credential for these X only: GPG_KEY (a public fingerprint) or
 # SSH_PUBLIC_KEY are not.
 _KEY_PREFIXES = frozenset(
@@ -88,6 +97,14 @@ def name_parts(name: str) -> list[str]:
     return parts
 
 
+def _glued_password(part: str) -> bool:
+    """``PGPASSWORD``, ``ROOTPASSWD``, ``SSHPASS``: a password word after a glued prefix."""
+    for word in _GLUED_PASSWORDS:
+        if part.endswith(word) and part[: -len(word)] not in ("", "NO"):  # sudo's NOPASSWD
+            return True
+    return part.endswith("PASS") and part[: -len("PASS")] in _PASS_PREFIXES
+
+
 def name_reason(name: str) -> str | None:
     """What the name says it holds ("a password"), or None when it does not name a secret."""
     parts = name_parts(name)
@@ -99,6 +116,8 @@ def name_reason(name: str) -> str | None:
             found = _SECRET_PARTS[part]
         elif part == "KEY" and i > 0 and parts[i - 1] in _KEY_PREFIXES:
             found = "a key"
+        elif _glued_password(part):
+            found = "a password"
         elif found is not None and part not in _SECRET_TAILS and not part.isdigit():
             found = None
     return found

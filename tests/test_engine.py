@@ -60,9 +60,21 @@ class AppendsExpose(Rule[Dockerfile]):
             yield self.finding(ctx, 1, "m", edits=[Edit(end, end, "EXPOSE 80\n")])
 
 
+class AppendsUserText(Rule[Dockerfile]):
+    """Satisfied by the text alone: appended after a dangling continuation, its line becomes
+    arguments of the RUN above, and only the engine's instruction check catches it."""
+
+    doc: ClassVar[RuleDoc] = _doc("CBP905", "appends-user-text")
+
+    def check(self, ctx: Context[Dockerfile]) -> Iterator[Finding]:
+        if "USER 1" not in ctx.doc.text:
+            end = len(ctx.doc.text)
+            yield self.finding(ctx, 1, "m", edits=[Edit(end, end, "USER 1\n")])
+
+
 @pytest.fixture
 def fake_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    rules = (BreaksTheFile(), NeverSatisfied(), AppendsLabel(), AppendsExpose())
+    rules = (BreaksTheFile(), NeverSatisfied(), AppendsLabel(), AppendsExpose(), AppendsUserText())
     monkeypatch.setattr(engine, "all_rules", lambda: rules)
 
 
@@ -75,6 +87,18 @@ def test_bad_fixes_are_dropped_and_reported(fake_rules: None) -> None:
         ("CBP901", "the fixed file does not parse"),
         ("CBP902", "the rule still fires after the fix"),
     ]
+
+
+def test_a_fix_that_changes_an_instruction_it_does_not_edit_is_dropped(fake_rules: None) -> None:
+    sel = Selection(only=frozenset({"CBP905"}))
+    text = 'FROM x\nCMD ["app"]\nRUN echo hi \\\n'
+    outcome = fix_text("D", "dockerfile", text, sel)
+    assert outcome.text == text
+    assert [why for _, why in outcome.rejected] == [
+        "the fix changes the RUN on line 3, which it does not edit"
+    ]
+    # The same insertion after a complete instruction changes nothing else.
+    assert fix_text("D", "dockerfile", "FROM x\nRUN echo hi\n", sel).text.endswith("USER 1\n")
 
 
 def test_fixes_at_one_offset_both_land_and_unsafe_waits_for_the_flag(fake_rules: None) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fixers.dockerfile.commands import instruction_commands, tokenize
+from fixers.dockerfile.distro import package_install, package_manager, root_image
 from fixers.dockerfile.packages import (
     append_command_edits,
     caches_apt_lists,
@@ -22,7 +23,7 @@ from fixers.dockerfile.packages import (
     removes_apt_lists,
     run_shape,
 )
-from fixers.dockerfile.parser import Instruction, ParseError, parse
+from fixers.dockerfile.parser import Instruction, ParseError, lineage, parse
 from fixers.engine import Selection, fix_text, scan_text
 from fixers.model import FixSafety
 from fixers.registry import find_rule
@@ -125,10 +126,46 @@ def _command(text: str) -> list[str] | None:
         ("dnf --setopt=tsflags=nodocs install -y httpd", ["dnf", "install", "httpd"]),
         ("zypper -n dup", ["zypper", "dup"]),
         ("pip install flask", None),
+        # Value options of each manager, and `--`, in the one parse every rule uses.
+        ("dnf install -y --repofrompath r,/srv/repo nginx", ["dnf", "install", "nginx"]),
+        ("apk add -t .deps gcc", ["apk", "add", "gcc"]),
+        ("apt-get install -y -t bookworm-backports vim", ["apt", "install", "vim"]),
+        ("apt-get install -y -- curl -weird", ["apt", "install", "curl", "-weird"]),
+        ('apt-get install -y "" curl', ["apt", "install", "curl"]),
     ],
 )
 def test_package_command(text: str, expected: list[str] | None) -> None:
     assert _command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "packages"),
+    [
+        ("apt-get -o Acquire::Retries=3 install -y curl", ["curl"]),
+        ("zypper -n in curl", ["curl"]),
+        ("apk add --virtual .deps gcc", ["gcc"]),
+        ("apt-get update", None),
+        ("apk del curl", None),
+    ],
+)
+def test_package_install_is_the_shared_parse_of_installs(
+    text: str, packages: list[str] | None
+) -> None:
+    call = package_install(tokenize(text, range(len(text)))[0])
+    assert (call.packages() if call is not None else None) == packages
+    if call is not None:
+        words = call.command.words
+        assert [words[i].text for i in call.operand_indexes()] == packages
+
+
+def test_stage_lineage_is_one_helper() -> None:
+    doc = parse("FROM debian:12 AS a\nFROM a AS b\nFROM b\nFROM alpine:3.20\n")
+    assert [s.index for s in lineage(doc.stages[2])] == [0, 1, 2]
+    assert [s.index for s in lineage(doc.stages[3])] == [3]
+    assert root_image(doc.stages[2]) == "debian:12"
+    # The package manager comes from the stage's own commands first, then its parents'.
+    doc = parse("FROM debian:12 AS a\nRUN apt-get update\nFROM a\nRUN apk add x\n")
+    assert package_manager(doc.stages[1]) == "apk"
 
 
 @pytest.mark.parametrize(
@@ -441,6 +478,13 @@ def test_cbp112_keyword_case_and_indent_follow_the_install() -> None:
         "  run ln -sf /dev/stdout /var/log/nginx/access.log \\\n"
         "    && ln -sf /dev/stderr /var/log/nginx/error.log\n"
     )
+
+
+def test_cbp112_new_run_after_a_heredoc_or_a_dangling_continuation() -> None:
+    text = "FROM debian:12\nRUN <<EOF\napt-get install -y nginx\nEOF\nCMD x\n"
+    assert "EOF\n\nRUN ln -sf /dev/stdout" in _fix(text, "CBP112", unsafe=False)
+    text = "FROM debian:12\nCMD x\nRUN apt-get install -y nginx \\\n"
+    assert _scan(text, "CBP112") == [(3, False)]
 
 
 # --- hadolint as an oracle on our fixtures ------------------------------------------------------

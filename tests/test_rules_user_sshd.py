@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from fixers.config import Config
+from fixers.dockerfile import insert
 from fixers.dockerfile.parser import parse
 from fixers.engine import Selection, fix_text, scan_text
 from fixers.model import Finding, FixSafety
@@ -191,6 +192,74 @@ def test_root_user_ignored_by_checkov_ckv_docker_8() -> None:
     assert scan(ROOT, text) == []
 
 
+def test_root_user_skips_windows_images() -> None:
+    # A Windows SHELL marks the image even when the base image's name does not.
+    assert scan(ROOT, 'FROM example.com/base:1\nSHELL ["cmd", "/S", "/C"]\nCMD ["a.exe"]\n') == []
+    assert scan(ROOT, "FROM mcr.microsoft.com/dotnet/framework/runtime:4.8\nCMD x\n") == []
+    parent = 'FROM example.com/base:1 AS base\nSHELL ["powershell", "-Command"]\nFROM base\n'
+    assert scan(ROOT, parent + "CMD x\n") == []
+
+
+def test_root_user_does_not_append_after_a_dangling_continuation() -> None:
+    text = 'FROM debian:12\nCMD ["app"]\nRUN echo hi \\\n'
+    (finding,) = scan(ROOT, text)
+    assert finding.fix is None
+    assert "line 3 ends in a line continuation" in (finding.suggestion or "")
+    assert fix(ROOT, text) == text
+    # BuildKit skips comment and blank lines after the `\`: still dangling.
+    (finding,) = scan(ROOT, text + "# the end\n\n")
+    assert finding.fix is None
+
+
+# --- Inserting lines (fixers.dockerfile.insert, shared by CBP102, CBP105, CBP112) ------------
+
+
+def test_insert_copies_indent_and_line_endings() -> None:
+    doc = parse("FROM x\r\n  RUN a\r\n  # about CMD\r\n  CMD b\r\n")
+    run, cmd = doc.instructions[1], doc.instructions[2]
+    after = insert.insert_after(doc, run, ["USER 1"])
+    assert after is not None and after.new == "  USER 1\r\n" and after.start == run.end
+    before = insert.insert_before(doc, cmd, ["ENTRYPOINT []"])
+    assert before.new == "  ENTRYPOINT []\r\n"
+    assert before.start == doc.text.index("  # about CMD")  # above its comment block
+    after_from = insert.insert_after(doc, doc.instructions[0], ["X"])
+    assert after_from is not None and after_from.new == "X\r\n"  # no indent after FROM
+
+
+def test_insert_at_a_missing_final_newline_keeps_it_missing() -> None:
+    doc = parse("FROM x\nCMD b")
+    edit = insert.insert_after(doc, doc.instructions[1], ["USER 1", "LABEL a=b"])
+    assert edit is not None and edit.new == "\nUSER 1\nLABEL a=b"
+
+
+def test_insert_after_a_heredoc_terminator_leaves_a_blank_line() -> None:
+    doc = parse("FROM x\nRUN <<EOF\necho hi\nEOF\nCMD b\n")
+    run, cmd = doc.instructions[1], doc.instructions[2]
+    edit = insert.insert_after(doc, run, ["USER 1"])
+    assert edit is not None and edit.new == "\nUSER 1\n"
+    assert insert.insert_before(doc, cmd, ["USER 1"]).new == "\nUSER 1\n"
+    # Lines after the RUN and before the CMD land at one offset: one edit, one blank line.
+    after = insert.after(doc, run, ["RUN b"])
+    assert after is not None
+    both = insert.edits(doc, [after, insert.before(doc, cmd, ["ENTRYPOINT []"])])
+    assert [e.new for e in both] == ["\nRUN b\nENTRYPOINT []\n"]
+    no_eol = parse("FROM x\nRUN <<EOF\necho hi\nEOF")
+    edit = insert.insert_after(no_eol, no_eol.instructions[1], ["USER 1"])
+    assert edit is not None and edit.new == "\n\nUSER 1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["FROM x\nRUN echo hi \\\n", "FROM x\nRUN echo hi \\", "FROM x\r\nRUN a \\\r\n# c\r\n\r\n",
+     "# escape=`\nFROM x\nRUN a `\n"],
+)  # fmt: skip
+def test_insert_refuses_to_append_after_a_dangling_continuation(text: str) -> None:
+    doc = parse(text)
+    assert insert.dangling(doc, doc.instructions[-1])
+    assert insert.insert_after(doc, doc.instructions[-1], ["USER 1"]) is None
+    assert not insert.dangling(doc, doc.instructions[0])
+
+
 # --- CBP106 sshd-in-image ---------------------------------------------------------------------
 
 
@@ -243,6 +312,17 @@ def test_sshd_option_values_are_not_packages() -> None:
     )
     # openssh-server is the only package: the RUN goes.
     assert fix(SSHD, text) == "FROM debian:12\nCOPY a /a\n"
+
+
+def test_sshd_uses_the_shared_package_parse() -> None:
+    # Value options of every manager (dnf's --repofrompath, apk's -t), and `--`.
+    text = "FROM fedora:40\nRUN dnf install -y --repofrompath r,/x openssh-server curl\n"
+    assert fix(SSHD, text) == "FROM fedora:40\nRUN dnf install -y --repofrompath r,/x curl\n"
+    text = "FROM alpine:3.20\nRUN apk add -t .deps openssh curl\n"
+    assert fix(SSHD, text) == "FROM alpine:3.20\nRUN apk add -t .deps openssh-client curl\n"
+    # A value option before the verb no longer hides the installation.
+    text = "FROM debian:12\nRUN apt-get -o Acquire::Retries=3 install -y openssh-server curl\n"
+    assert fix(SSHD, text) == "FROM debian:12\nRUN apt-get -o Acquire::Retries=3 install -y curl\n"
 
 
 def test_sshd_sole_install_keeps_ignore_comments_in_place() -> None:

@@ -7,21 +7,12 @@ manager report instead of guessing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 
 from fixers.dockerfile.commands import Command, stage_commands
-from fixers.dockerfile.parser import Stage
+from fixers.dockerfile.packages import PROGRAMS, PackageCommand, package_command
+from fixers.dockerfile.parser import Stage, lineage
 from fixers.images import parse_image
-
-# Program name -> package manager family.
-PROGRAMS = {
-    "apt-get": "apt", "apt": "apt", "apk": "apk", "dnf": "dnf", "microdnf": "microdnf",
-    "yum": "yum", "zypper": "zypper", "tdnf": "tdnf",
-}  # fmt: skip
-INSTALL_VERBS = {
-    "apt": ("install",), "apk": ("add",), "dnf": ("install",), "microdnf": ("install",),
-    "yum": ("install",), "zypper": ("install", "in"), "tdnf": ("install",),
-}  # fmt: skip
 
 # Image names (last path component) known to be Debian or Ubuntu based unless tagged alpine.
 _DEBIAN_FAMILY = frozenset(
@@ -38,50 +29,28 @@ _RHEL_FAMILY = {
 }  # fmt: skip
 # Images with no shell or package manager at all.
 _NO_PACKAGES = ("distroless", "chiseled", "scratch", "nanoserver", "windowsservercore")
+# Windows base images (in the reference, tag included): Nano Server, Server Core, the
+# `mcr.microsoft.com/windows*` images and .NET Framework (Windows only).
+_WINDOWS_IMAGES = (
+    "nanoserver", "servercore", "windows/", "/windows", "dotnet/framework", "dotnet-framework",
+)  # fmt: skip
+# Shells of a `SHELL` instruction that only exist on Windows.
+_WINDOWS_SHELLS = frozenset({"cmd", "cmd.exe", "powershell", "powershell.exe", "pwsh.exe"})
 
 
-@dataclass(frozen=True)
-class PackageInstall:
-    manager: str
-    command: Command
-    verb_index: int  # index in command.words of "install"/"add"
+def package_install(command: Command) -> PackageCommand | None:
+    """The command as a package installation (``apt-get install``, ``apk add``...), if it is one.
 
-    @property
-    def packages(self) -> list[str]:
-        return [w.text for w in self.command.words[self.verb_index + 1 :]
-                if not w.text.startswith("-")]  # fmt: skip
-
-
-def package_install(command: Command) -> PackageInstall | None:
-    """The command as a package installation, if it is one."""
-    program = command.program
-    manager = PROGRAMS.get(program or "")
-    if manager is None:
-        return None
-    start = command.program_index()
-    assert start is not None
-    for i in range(start + 1, len(command.words)):
-        text = command.words[i].text
-        if text.startswith("-"):
-            continue
-        if text in INSTALL_VERBS[manager]:
-            return PackageInstall(manager, command, i)
-        return None
-    return None
-
-
-def _lineage(stage: Stage) -> list[Stage]:
-    chain = [stage]
-    parent = stage.parent
-    while parent is not None and parent not in chain:
-        chain.append(parent)
-        parent = parent.parent
-    return chain
+    Its ``operands`` are the packages, option values skipped
+    (``fixers.dockerfile.packages.package_command``).
+    """
+    call = package_command(command)
+    return call if call is not None and call.installs else None
 
 
 def root_image(stage: Stage) -> str:
     """The external image a stage ultimately builds on (through ``FROM <stage>``)."""
-    return _lineage(stage)[-1].base
+    return lineage(stage)[0].base
 
 
 def has_no_package_manager(stage: Stage) -> bool:
@@ -90,7 +59,7 @@ def has_no_package_manager(stage: Stage) -> bool:
 
 def package_manager(stage: Stage) -> str | None:
     """apt, apk, dnf, microdnf, yum, zypper or tdnf; None when not known."""
-    for s in _lineage(stage):
+    for s in reversed(lineage(stage)):  # the stage's own commands first
         for _, command in stage_commands(s.instructions):
             manager = PROGRAMS.get(command.program or "")
             if manager:
@@ -121,10 +90,20 @@ def has_no_package_manager_name(base: str) -> bool:
     return lowered == "scratch" or any(marker in lowered for marker in _NO_PACKAGES)
 
 
-def user_tool(manager: str | None) -> str | None:
-    """How to create a user: ``useradd`` (shadow) or ``adduser`` (busybox) or None."""
-    if manager == "apk":
-        return "adduser"
-    if manager in ("apt", "dnf", "yum", "microdnf", "zypper", "tdnf"):
-        return "useradd"
-    return None
+def is_windows(stage: Stage) -> bool:
+    """The stage builds a Windows image: a Windows base image (``_WINDOWS_IMAGES``), or a
+    ``SHELL`` in its lineage that only Windows has (``cmd``, ``powershell``, a ``C:\\`` path).
+    """
+    base = root_image(stage).lower()
+    if any(marker in base for marker in _WINDOWS_IMAGES):
+        return True
+    for s in lineage(stage):
+        for ins in s.instructions:
+            if ins.keyword == "SHELL" and ins.json_args and _windows_shell(ins.json_args[0]):
+                return True
+    return False
+
+
+def _windows_shell(program: str) -> bool:
+    name = re.split(r"[\\/]", program)[-1].lower()
+    return name in _WINDOWS_SHELLS or re.match(r"^[A-Za-z]:\\", program) is not None

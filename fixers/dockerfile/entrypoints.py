@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fixers.dockerfile.commands import SHELLS, tokenize
+from fixers.dockerfile.distro import is_windows as is_windows  # re-exported
 from fixers.dockerfile.parser import Dockerfile, Instruction, Stage
+from fixers.dockerfile.parser import lineage as lineage  # re-exported
 
 DEFAULT_SHELL: tuple[str, ...] = ("/bin/sh", "-c")
 # The PATH of an image that does not set one (Docker's default), searched for bare names.
@@ -29,7 +31,6 @@ DEFAULT_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/
 INIT_WRAPPERS = frozenset({"tini", "tini-static", "dumb-init", "catatonit", "docker-init"})
 # Script files worth reading as shell: `.sh`/`.bash`, or no extension (`docker-entrypoint`).
 SCRIPT_SUFFIXES = (".sh", ".bash")
-_WINDOWS = ("nanoserver", "servercore", "windows/", "/windows")
 _PATH_ENV = re.compile(r"(?:^|\s)PATH[=\s]\s*(\S+)")
 
 
@@ -45,15 +46,6 @@ class StartCommand:
     entrypoint_stage: Stage | None
     cmd: Instruction | None
     cmd_stage: Stage | None
-
-
-def lineage(stage: Stage) -> list[Stage]:
-    """The stage and the stages it builds on (``FROM <stage>``), the root first."""
-    chain = [stage]
-    while chain[-1].parent is not None and chain[-1].parent not in chain:
-        chain.append(chain[-1].parent)
-    chain.reverse()
-    return chain
 
 
 def final_stage(doc: Dockerfile) -> Stage | None:
@@ -74,11 +66,6 @@ def start_command(stage: Stage) -> StartCommand:
                 if cmd_stage is not s:
                     cmd, cmd_stage = None, None
     return StartCommand(entrypoint, entrypoint_stage, cmd, cmd_stage)
-
-
-def is_windows(stage: Stage) -> bool:
-    base = lineage(stage)[0].base.lower()
-    return any(marker in base for marker in _WINDOWS)
 
 
 def effective_shell(stage: Stage, before: Instruction | None = None) -> tuple[str, ...]:

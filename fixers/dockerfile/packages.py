@@ -1,8 +1,9 @@
-"""Package-manager commands as the apt/log rules need them, and RUN shapes they may append to.
+"""Package-manager commands, parsed once for every rule, and RUN shapes they may append to.
 
-``fixers.dockerfile.distro.package_install`` stops at the first option that takes a value
-(``apt-get -o Foo=bar install``); here every manager's value-taking options are skipped, so the
-verb and its operands (packages) are found wherever they stand.
+``package_command`` finds the manager, its verb and its operands (the packages) wherever they
+stand: every manager's value-taking options are skipped with their values
+(``apt-get -o Foo=bar install``, ``apk add --virtual .deps gcc``), and ``--`` ends the options.
+``fixers.dockerfile.distro.package_install`` is the same parse, kept when the verb installs.
 """
 
 from __future__ import annotations
@@ -12,13 +13,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fixers.dockerfile.commands import SHELLS, Command, Word, tokenize
-from fixers.dockerfile.distro import PROGRAMS
-from fixers.dockerfile.parser import Dockerfile, Heredoc, Instruction, Stage
+from fixers.dockerfile.parser import Dockerfile, Heredoc, Instruction, Stage, lineage
 
+# Program name -> package manager family.
+PROGRAMS = {
+    "apt-get": "apt", "apt": "apt", "apk": "apk", "dnf": "dnf", "microdnf": "microdnf",
+    "yum": "yum", "zypper": "zypper", "tdnf": "tdnf",
+}  # fmt: skip
+# The verbs that install packages, per family.
+INSTALL_VERBS = {
+    "apt": ("install",), "apk": ("add",), "dnf": ("install",), "microdnf": ("install",),
+    "yum": ("install",), "zypper": ("install", "in"), "tdnf": ("install",),
+}  # fmt: skip
 _RHEL_VALUE_OPTIONS = frozenset(
     {"-x", "--exclude", "-c", "--config", "--setopt", "--enablerepo", "--disablerepo", "--repo",
-     "--repoid", "--releasever", "--installroot", "--forcearch", "-d", "--debuglevel", "-e",
-     "--errorlevel", "--rpmverbosity", "--destdir", "--downloaddir"}
+     "--repoid", "--repofrompath", "--releasever", "--installroot", "--forcearch", "-d",
+     "--debuglevel", "-e", "--errorlevel", "--rpmverbosity", "--destdir", "--downloaddir"}
 )  # fmt: skip
 # Options that take the next word as their value, per package manager family.
 VALUE_OPTIONS: dict[str, frozenset[str]] = {
@@ -68,8 +78,18 @@ class PackageCommand:
     def verb_text(self) -> str | None:
         return self.verb.text if self.verb is not None else None
 
+    @property
+    def installs(self) -> bool:
+        """The verb installs packages (``apt-get install``, ``apk add``, ``zypper in``...)."""
+        return self.verb_text in INSTALL_VERBS.get(self.manager, ())
+
     def packages(self) -> list[str]:
         return [w.text for w in self.operands]
+
+    def operand_indexes(self) -> list[int]:
+        """Where the operands stand in ``command.words``."""
+        index = {id(word): i for i, word in enumerate(self.command.words)}
+        return [index[id(word)] for word in self.operands]
 
 
 def package_command(command: Command) -> PackageCommand | None:
@@ -89,7 +109,9 @@ def package_command(command: Command) -> PackageCommand | None:
         if text == "--":
             operands.extend(words[i + 1 :] if verb is not None else ())
             break
-        if text.startswith("-") and len(text) > 1:
+        if not text.strip():
+            pass  # an empty quoted word ("") names nothing
+        elif text.startswith("-") and len(text) > 1:
             options.append(words[i])
             if text in value_options and i + 1 < len(words):
                 options.append(words[i + 1])
@@ -163,15 +185,6 @@ def caches_apt_lists(ins: Instruction) -> bool:
         if target.rstrip("/") in ("/var/lib/apt", "/var/lib/apt/lists"):
             return True
     return False
-
-
-def lineage(stage: Stage) -> list[Stage]:
-    """The stage and the stages it builds on (``FROM <stage>``), root first."""
-    chain = [stage]
-    while chain[-1].parent is not None and chain[-1].parent not in chain:
-        chain.append(chain[-1].parent)
-    chain.reverse()
-    return chain
 
 
 def descendants(doc: Dockerfile, stage: Stage) -> list[Stage]:

@@ -122,7 +122,6 @@ class Dockerfile:
     directives: dict[str, str]
     instructions: list[Instruction]
     comments: list[Comment]
-    line_count: int = 0
     stages: list[Stage] = field(default_factory=list)
     global_args: dict[str, str | None] = field(default_factory=dict)
 
@@ -154,6 +153,16 @@ class Stage:
     @property
     def is_scratch(self) -> bool:
         return self.base.lower() == "scratch"
+
+
+def lineage(stage: Stage) -> list[Stage]:
+    """The stage and the stages it builds on (``FROM <stage>``), the root first: the first
+    one's ``base`` is the external image the whole chain starts from."""
+    chain = [stage]
+    while chain[-1].parent is not None and chain[-1].parent not in chain:
+        chain.append(chain[-1].parent)
+    chain.reverse()
+    return chain
 
 
 def _physical_lines(text: str) -> list[tuple[int, int, int]]:
@@ -326,7 +335,6 @@ def parse(text: str) -> Dockerfile:
         directives=directives,
         instructions=instructions,
         comments=comments,
-        line_count=len(lines),
     )
     _build_stages(doc)
     return doc

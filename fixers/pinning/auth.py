@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fixers.images import DOCKER_HUB
-from fixers.pinning.model import DOCKER_HUB_ALIASES
+from fixers.images import DOCKER_HUB, DOCKER_HUB_ALIASES
 
 log = logging.getLogger(__name__)
 

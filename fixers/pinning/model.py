@@ -10,10 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from fixers.images import DOCKER_HUB, ImageRef
+from fixers.images import DOCKER_HUB, DOCKER_HUB_ALIASES, ImageRef
 
-# Names Docker Hub is written under; all of them mean ``docker.io``.
-DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", "registry-1.docker.io"})
 # Where Docker Hub's registry API actually lives.
 DOCKER_HUB_API = "registry-1.docker.io"
 

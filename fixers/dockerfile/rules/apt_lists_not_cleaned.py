@@ -12,12 +12,11 @@ from fixers.dockerfile.packages import (
     caches_apt_lists,
     descendants,
     is_apt_update,
-    lineage,
     needs_apt_lists,
     removes_apt_lists,
     runs,
 )
-from fixers.dockerfile.parser import Dockerfile, Instruction, Stage
+from fixers.dockerfile.parser import Dockerfile, Instruction, Stage, lineage
 from fixers.model import Edit, Finding, FixSafety, Severity
 from fixers.rule import Context, Rule, RuleDoc
 

@@ -11,10 +11,9 @@ from fixers.dockerfile.packages import (
     apt_command,
     column_of,
     line_of,
-    lineage,
     runs,
 )
-from fixers.dockerfile.parser import Dockerfile, Instruction
+from fixers.dockerfile.parser import Dockerfile, Instruction, lineage
 from fixers.model import Edit, Finding, FixSafety, Severity
 from fixers.rule import Context, Rule, RuleDoc
 

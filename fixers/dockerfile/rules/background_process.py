@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from fixers.dockerfile.commands import SHELLS, Command, instruction_commands, tokenize
-from fixers.dockerfile.parser import Dockerfile, Instruction, Stage
+from fixers.dockerfile.entrypoints import start_command
+from fixers.dockerfile.parser import Dockerfile, Instruction
 from fixers.model import Finding, FixSafety, Severity
 from fixers.rule import Context, Rule, RuleDoc
 
@@ -173,29 +174,6 @@ def _commands_problems(commands: Sequence[Command], depth: int = 0) -> list[_Pro
     return problems
 
 
-def _effective(stage: Stage) -> tuple[Instruction | None, Instruction | None]:
-    """The ENTRYPOINT and CMD the image of ``stage`` runs, following `FROM <stage>` parents."""
-    entrypoint: Instruction | None = None
-    cmd: Instruction | None = None
-    entry_depth = cmd_depth = None
-    current: Stage | None = stage
-    depth = 0
-    while current is not None and (entrypoint is None or cmd is None):
-        for ins in reversed(current.instructions):
-            if ins.keyword == "ENTRYPOINT" and entrypoint is None:
-                entrypoint, entry_depth = ins, depth
-            if ins.keyword == "CMD" and cmd is None:
-                cmd, cmd_depth = ins, depth
-            if entrypoint is not None and cmd is not None:
-                break
-        current = current.parent
-        depth += 1
-    # An ENTRYPOINT resets a CMD inherited from an earlier stage.
-    if entry_depth is not None and cmd_depth is not None and entry_depth < cmd_depth:
-        cmd = None
-    return entrypoint, cmd
-
-
 def _instruction_problems(ins: Instruction) -> list[_Problem]:
     argv = ins.json_args
     if argv is None:
@@ -254,7 +232,8 @@ class BackgroundProcess(Rule[Dockerfile]):
     def check(self, ctx: Context[Dockerfile]) -> Iterator[Finding]:
         if not ctx.doc.stages:
             return
-        entrypoint, cmd = _effective(ctx.doc.stages[-1])
+        start = start_command(ctx.doc.stages[-1])
+        entrypoint, cmd = start.entrypoint, start.cmd
         targets: list[tuple[Instruction, list[_Problem]]] = []
         if entrypoint is not None:
             entry_argv = entrypoint.json_args

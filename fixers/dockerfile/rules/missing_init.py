@@ -7,19 +7,27 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from fixers.dockerfile.commands import Command, instruction_commands
-from fixers.dockerfile.distro import has_no_package_manager, package_install, package_manager
+from fixers.dockerfile import insert
+from fixers.dockerfile.baseimages import (
+    official_image,
+    pass_through_entrypoint,
+    sets_no_entrypoint,
+)
+from fixers.dockerfile.commands import instruction_commands
+from fixers.dockerfile.distro import (
+    has_no_package_manager,
+    is_windows,
+    package_install,
+    package_manager,
+)
 from fixers.dockerfile.entrypoints import (
     argv,
     effective_shell,
     final_stage,
     is_posix_shell,
-    is_windows,
-    lineage,
     start_command,
 )
-from fixers.dockerfile.parser import Dockerfile, Instruction, Stage
-from fixers.images import parse_image
+from fixers.dockerfile.parser import Dockerfile, Instruction, Stage, lineage
 from fixers.model import Edit, Finding, FixSafety, Severity
 from fixers.rule import Context, Rule, RuleDoc
 
@@ -32,16 +40,6 @@ INIT_PROGRAMS = frozenset(
 INIT_PACKAGES = frozenset({"tini", "tini-static", "dumb-init", "catatonit"})
 _INIT_FILES = re.compile(r"tini|dumb-init|dumb_init|s6-overlay|catatonit", re.IGNORECASE)
 
-# Official Docker Hub images known to set no ENTRYPOINT: a new one replaces nothing.
-_NO_ENTRYPOINT = frozenset(
-    {"debian", "ubuntu", "alpine", "python", "pypy", "golang", "ruby", "perl", "rust",
-     "openjdk", "amazoncorretto", "fedora", "centos", "rockylinux", "almalinux", "amazonlinux",
-     "oraclelinux", "buildpack-deps", "gcc", "busybox"}
-)  # fmt: skip
-# Official images whose ENTRYPOINT is a script that ends in `exec "$@"`: keep it behind the init.
-_KNOWN_ENTRYPOINT = {"node": "docker-entrypoint.sh", "php": "docker-php-entrypoint"}
-_DOCKER_HUB = (None, "docker.io", "index.docker.io", "registry-1.docker.io")
-
 # (package, path) of each init per package manager. Debian's and Ubuntu's `tini` package
 # installs /usr/bin/tini, Alpine's /sbin/tini; both distributions put dumb-init in /usr/bin.
 _INIT_BINARIES = {
@@ -53,11 +51,6 @@ _INIT_BINARIES = {
 _PIN_CODES = {"apt": "DL3008", "apk": "DL3018"}
 _REMOVE_VERBS = frozenset({"remove", "purge", "autoremove", "del"})
 _APK_VIRTUAL = frozenset({"-t", "--virtual"})
-# Options whose next word is their value (so it is not a package).
-_VALUE_OPTIONS = frozenset(
-    {"-o", "--option", "-c", "--config-file", "-t", "--target-release", "--default-release",
-     "-X", "--repository", "-p", "--root", "--arch", "--virtual", "--cache-dir"}
-)  # fmt: skip
 _HADOLINT_IGNORE = re.compile(r"^hadolint\s+ignore\s*=\s*([\w,\s]+)$", re.IGNORECASE)
 _HADOLINT_GLOBAL = re.compile(r"^hadolint\s+global\s+ignore\s*=\s*([\w,\s]+)$", re.IGNORECASE)
 
@@ -83,14 +76,6 @@ def _runs_as_root(user: str | None) -> bool:
     return user.split(":", 1)[0].strip() in ("root", "0")
 
 
-def _official(stage: Stage) -> str | None:
-    ref = parse_image(lineage(stage)[0].base)
-    if ref is None or ref.registry not in _DOCKER_HUB:
-        return None
-    path = ref.path.removeprefix("library/")
-    return None if "/" in path else path
-
-
 def _installs_init(stage: Stage) -> bool:
     for s in lineage(stage):
         for ins in s.instructions:
@@ -100,32 +85,9 @@ def _installs_init(stage: Stage) -> bool:
                 continue
             for command in instruction_commands(ins):
                 install = package_install(command)
-                if install and INIT_PACKAGES & {p.split("=", 1)[0] for p in install.packages}:
+                if install and INIT_PACKAGES & {p.split("=", 1)[0] for p in install.packages()}:
                     return True
     return False
-
-
-def _indent(text: str, start: int) -> str:
-    end = start
-    while end < len(text) and text[end] in " \t":
-        end += 1
-    return text[start:end]
-
-
-def _insert_before(doc: Dockerfile, ins: Instruction, lines: Sequence[str]) -> Edit:
-    """New lines above ``ins`` and the comment block that belongs to it."""
-    block = doc.comments_before(ins)
-    offset = block[0].start if block else ins.start
-    indent = _indent(doc.text, ins.start)
-    return Edit(offset, offset, "".join(f"{indent}{line}{doc.newline}" for line in lines))
-
-
-def _insert_after(doc: Dockerfile, ins: Instruction, lines: Sequence[str]) -> Edit:
-    indent = _indent(doc.text, ins.start) if ins.keyword != "FROM" else ""
-    body = doc.newline.join(f"{indent}{line}" for line in lines)
-    if ins.end == len(doc.text) and not doc.text.endswith("\n"):
-        return Edit(ins.end, ins.end, doc.newline + body)
-    return Edit(ins.end, ins.end, body + doc.newline)
 
 
 def _hadolint_ignores(doc: Dockerfile, ins: Instruction | None) -> set[str]:
@@ -140,24 +102,6 @@ def _hadolint_ignores(doc: Dockerfile, ins: Instruction | None) -> set[str]:
             if m:
                 codes |= {c.strip().upper() for c in re.split(r"[,\s]+", m.group(1)) if c.strip()}
     return codes
-
-
-def _operands(command: Command, verb_index: int) -> list[int]:
-    """Indexes of the package words after the verb (options and their values skipped)."""
-    out: list[int] = []
-    i = verb_index + 1
-    while i < len(command.words):
-        text = command.words[i].text
-        if not text.strip():
-            i += 1
-            continue
-        if text in _VALUE_OPTIONS:
-            i += 2
-            continue
-        if not text.startswith("-"):
-            out.append(i)
-        i += 1
-    return out
 
 
 def _unpinned(manager: str, package: str) -> bool:
@@ -179,15 +123,14 @@ def _hadolint_flags_unpinned(doc: Dockerfile, manager: str) -> bool:
             install = package_install(command)
             if install is None or install.manager != manager or command.program != program:
                 continue
-            if any(_unpinned(manager, command.words[i].text)
-                   for i in _operands(command, install.verb_index)):  # fmt: skip
+            if any(_unpinned(manager, package) for package in install.packages()):
                 return True
     return False
 
 
 def _single_command_run(ins: Instruction | None) -> bool:
-    """A RUN hadolint's DL3059 pairs up: no flags, one command."""
-    if ins is None or ins.keyword != "RUN" or ins.flags or ins.heredocs:
+    """A RUN hadolint's DL3059 pairs up: no flags, one command (a heredoc script's count)."""
+    if ins is None or ins.keyword != "RUN" or ins.flags:
         return False
     if ins.json_args is not None:
         return True
@@ -198,6 +141,12 @@ def _single_command_run(ins: Instruction | None) -> bool:
 class _Plan:
     edits: list[Edit]
     description: str
+
+
+def _edits(doc: Dockerfile, parts: Sequence[Edit | insert.Insertion]) -> list[Edit]:
+    """Edits in place, then the new lines (those at one place as one edit, in order)."""
+    own = [p for p in parts if isinstance(p, Edit)]
+    return own + insert.edits(doc, [p for p in parts if isinstance(p, insert.Insertion)])
 
 
 class MissingInit(Rule[Dockerfile]):
@@ -212,7 +161,8 @@ class MissingInit(Rule[Dockerfile]):
             "whose ENTRYPOINT (or CMD) already starts with tini, dumb-init, catatonit, "
             "docker-init, s6 (`/init`, `s6-svscan`), runit, supervisord or systemd, or that "
             "install or copy in tini/dumb-init themselves, are left alone; "
-            "so are earlier stages (only the final stage ships) and Windows images. An init "
+            "so are earlier stages (only the final stage ships) and Windows images (a Windows "
+            "base image, or a `cmd`/`powershell` `SHELL`). An init "
             "added at run time (`docker run --init`, Compose `init: true`) cannot be seen "
             "from the Dockerfile: ignore the rule with `# container-bp ignore=missing-init` "
             "above the ENTRYPOINT (or CMD, or the final FROM when there is neither)."
@@ -241,9 +191,11 @@ class MissingInit(Rule[Dockerfile]):
             "`dumb-init` or `tini`) is added to the last `apt-get install`/`apk add` of the "
             "final stage when that one installs unpinned packages, else installed by a new "
             "RUN after the stage's last package install (or right after FROM), always before "
-            "a USER drops root. hadolint's version pinning checks (DL3008/DL3018) are "
-            "silenced on that RUN when the file does not trip them already, as the init's "
-            "version follows the distribution release. An exec-form ENTRYPOINT gets "
+            "a USER drops root (after a heredoc terminator a blank line goes first: hadolint "
+            "cannot parse an instruction right after one). hadolint's version pinning checks "
+            "(DL3008/DL3018) are silenced on that RUN when the file does not trip them "
+            "already, as the init's version follows the distribution release. An exec-form "
+            "ENTRYPOINT gets "
             '`"dumb-init", "--"` in front; with no ENTRYPOINT, `ENTRYPOINT '
             '["dumb-init", "--"]` goes right before the CMD, so `docker run image '
             "other-command` still works. Reported without a fix: a shell-form ENTRYPOINT "
@@ -253,8 +205,10 @@ class MissingInit(Rule[Dockerfile]):
             "the init), a final stage that already dropped root or whose base image's user "
             "is not known to be root, a non-POSIX `SHELL`, `init: tini` with a shell-form CMD "
             "(tini signals only its child, the shell), dnf/yum/microdnf images (dumb-init "
-            "and tini need EPEL on RHEL), and distroless or scratch images (copy a static "
-            "init from another stage, or use `docker run --init`)."
+            "and tini need EPEL on RHEL), distroless or scratch images (copy a static "
+            "init from another stage, or use `docker run --init`), and a new RUN that would "
+            "follow a dangling line continuation (a `\\` on the file's last line, which would "
+            "swallow it)."
         ),
         severity=Severity.WARNING,
         references=(
@@ -339,6 +293,7 @@ class MissingInit(Rule[Dockerfile]):
             return f"the start command is inherited from an earlier stage; {generic}"
         binary = _INIT_BINARIES[(init, manager)]
         prefix = [binary, "--"]
+        start_edit: Edit | insert.Insertion
         if ep is not None:
             if ep.json_args is None:
                 return (
@@ -348,11 +303,10 @@ class MissingInit(Rule[Dockerfile]):
             start_edit = self._prefix_entrypoint(ep, prefix)
         else:
             assert cmd is not None
-            official = _official(stage)
-            chained = _KNOWN_ENTRYPOINT.get(official or "")
+            chained = pass_through_entrypoint(stage)
             if chained is not None:
                 prefix = [*prefix, chained]
-            elif official not in _NO_ENTRYPOINT:
+            elif not sets_no_entrypoint(stage):
                 return (
                     "the base image may set its own ENTRYPOINT, which a new one would replace: "
                     f'`ENTRYPOINT ["{binary}", "--", <the base ENTRYPOINT>]` (see `docker '
@@ -364,11 +318,11 @@ class MissingInit(Rule[Dockerfile]):
                     "form first (CBP103)"
                 )
             quoted = ", ".join(f'"{p}"' for p in prefix)
-            start_edit = _insert_before(doc, cmd, [f"ENTRYPOINT [{quoted}]"])
+            start_edit = insert.before(doc, cmd, [f"ENTRYPOINT [{quoted}]"])
         install = self._install(doc, stage, manager, init)
         if isinstance(install, str):
             return install
-        return _Plan([install, start_edit], f"run the process under {init} as PID 1")
+        return _Plan(_edits(doc, [install, start_edit]), f"run the process under {init} as PID 1")
 
     @staticmethod
     def _prefix_entrypoint(ep: Instruction, prefix: Sequence[str]) -> Edit:
@@ -383,15 +337,18 @@ class MissingInit(Rule[Dockerfile]):
             return Edit(ep.offset(open_at + 1), ep.offset(close_at), quoted)
         return Edit(ep.offset(k), ep.offset(k), quoted + ", ")
 
-    def _install(self, doc: Dockerfile, stage: Stage, manager: str, init: str) -> Edit | str:
-        """An edit that installs the init as root in the final stage, or why it cannot."""
+    def _install(
+        self, doc: Dockerfile, stage: Stage, manager: str, init: str
+    ) -> Edit | insert.Insertion | str:
+        """An edit (or new lines) that installs the init as root in the final stage, or why
+        it cannot."""
         instructions = stage.instructions
         parents = lineage(stage)[:-1]
         parent_users = [i.args for s in parents for i in s.instructions if i.keyword == "USER"]
         inherited: str | None = parent_users[-1] if parent_users else None
         if (
             inherited is None
-            and _official(stage) is None
+            and official_image(stage) is None
             and not self._installs_as_base_user(stage, manager)
         ):
             return "the base image's default user is not known to be root; install the init as root"
@@ -447,7 +404,13 @@ class MissingInit(Rule[Dockerfile]):
                 codes.append("DL3059")
         lines = ([f"# hadolint ignore={','.join(codes)}"] if codes else []) + [run]
         anchor = instructions[after_index] if after_index is not None else stage.from_
-        return _insert_after(doc, anchor, lines)
+        new = insert.after(doc, anchor, lines)
+        if new is None:
+            return (
+                f"line {anchor.line} ends in a line continuation that new lines after it would "
+                f"join: end it, then install {init} in a RUN after it"
+            )
+        return new
 
     @staticmethod
     def _installs_as_base_user(stage: Stage, manager: str) -> bool:
@@ -496,10 +459,9 @@ class MissingInit(Rule[Dockerfile]):
         if manager == "apk" and any(w.text in _APK_VIRTUAL or w.text.startswith("--virtual=")
                                     for w in command.words):  # fmt: skip
             return None  # a virtual package is deleted as a whole later
-        operands = _operands(command, install.verb_index)
-        if not operands:
+        if not install.operands:
             return None
-        if not any(_unpinned(manager, command.words[i].text) for i in operands):
+        if not any(_unpinned(manager, package) for package in install.packages()):
             return None  # the file pins these: an unpinned init would stand out
-        last = command.words[operands[-1]]
+        last = install.operands[-1]
         return Edit(last.end, last.end, f" {init}")

@@ -6,14 +6,14 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from fixers.dockerfile import insert
 from fixers.dockerfile.commands import Command, stage_commands
-from fixers.dockerfile.distro import package_install, package_manager, root_image
-from fixers.dockerfile.parser import Dockerfile, Instruction, Stage
-from fixers.images import ImageRef, parse_image
+from fixers.dockerfile.distro import is_windows, package_install, package_manager, root_image
+from fixers.dockerfile.parser import Dockerfile, Instruction, Stage, lineage
+from fixers.images import ImageRef, is_docker_hub, official_name, parse_image
 from fixers.model import Edit, Finding, FixSafety, Severity
 from fixers.rule import Context, Rule, RuleDoc
 
-_DOCKER_HUB = (None, "docker.io", "index.docker.io", "registry-1.docker.io")
 _START = ("CMD", "ENTRYPOINT")
 
 # Official Docker Hub images that are a plain OS or language runtime: they default to root and
@@ -67,24 +67,12 @@ def _runs_as_root(value: str) -> bool | None:
     return _user_of(value) in ("root", "0")
 
 
-def _is_docker_hub(ref: ImageRef) -> bool:
-    return ref.registry in _DOCKER_HUB
-
-
-def _official_name(ref: ImageRef) -> str | None:
-    """``python`` for ``python``/``library/python`` on Docker Hub, else None."""
-    if not _is_docker_hub(ref):
-        return None
-    path = ref.path.removeprefix("library/")
-    return None if "/" in path else path
-
-
 def _plain(ref: ImageRef) -> bool:
     """A plain OS or language-runtime image that defaults to root (see ``_PLAIN_OFFICIAL``)."""
-    official = _official_name(ref)
+    official = official_name(ref)
     if official is not None:
         return official in _PLAIN_OFFICIAL
-    return not _is_docker_hub(ref) and ref.short_name in _VENDOR_OS
+    return not is_docker_hub(ref) and ref.short_name in _VENDOR_OS
 
 
 def _image_user(ref: ImageRef) -> tuple[_Target, bool] | None:
@@ -98,32 +86,18 @@ def _image_user(ref: ImageRef) -> tuple[_Target, bool] | None:
       for the ``chiseled`` tags.
     """
     tag = (ref.tag or "").lower()
-    if _official_name(ref) == "node":
+    if official_name(ref) == "node":
         return _Target("1000:1000", "the image's `node` user (uid 1000)"), False
     if ref.registry == "gcr.io" and ref.path.startswith("distroless/"):
         default = "nonroot" in tag.split("-")
         return _Target("65532:65532", "distroless's `nonroot` user (uid 65532)"), default
-    if _is_docker_hub(ref) and ref.path == "nginxinc/nginx-unprivileged":
+    if is_docker_hub(ref) and ref.path == "nginxinc/nginx-unprivileged":
         return _Target("101:101", "the image's `nginx` user (uid 101)"), True
     if ref.registry == "mcr.microsoft.com" and ref.path.startswith("dotnet/"):
         m = re.match(r"(\d+)\.", tag)
         if m and int(m.group(1)) >= 8:
             return _Target("1654:1654", "the image's `app` user (uid 1654)"), "chiseled" in tag
     return None
-
-
-def _lineage(stage: Stage) -> list[Stage]:
-    """The stage and the stages it builds on, the external base's stage first."""
-    chain = [stage]
-    while chain[-1].parent is not None and chain[-1].parent not in chain:
-        chain.append(chain[-1].parent)
-    chain.reverse()
-    return chain
-
-
-def _is_windows(base: str) -> bool:
-    lowered = base.lower()
-    return any(m in lowered for m in ("nanoserver", "servercore", "windows/", "/windows"))
 
 
 def _created_user(command: Command) -> tuple[str, str | None] | None:
@@ -171,7 +145,7 @@ class RootUser(Rule[Dockerfile]):
             "is `root`, `0` or `0:0`. Build stages are not flagged (they never run), nor a "
             "`USER` set from a variable, nor bases known to default to a non-root user "
             "(distroless `:nonroot`, `nginxinc/nginx-unprivileged`, .NET 8+ chiseled) and "
-            "Windows images."
+            "Windows images (a Windows base image, or a `cmd`/`powershell` `SHELL`)."
         ),
         why=(
             "A process running as root in a container is root on the host's kernel: a "
@@ -205,8 +179,9 @@ class RootUser(Rule[Dockerfile]):
             "reports without a fix when the image may lack useradd (ubi-minimal, Amazon "
             "Linux, Oracle Linux, CBL-Mariner, unless the file installs shadow-utils), when "
             "the file creates users it cannot read, on server images (nginx, postgres, ...) "
-            "and when an unknown base was switched to root on purpose (its own user is not "
-            "known)."
+            "when an unknown base was switched to root on purpose (its own user is not "
+            "known), and when the new lines would follow a dangling line continuation (a `\\` "
+            "on the file's last line, which would swallow them)."
         ),
         severity=Severity.WARNING,
         references=(
@@ -223,15 +198,15 @@ class RootUser(Rule[Dockerfile]):
         if not doc.stages:
             return
         stage = doc.stages[-1]
-        lineage = _lineage(stage)
-        base = root_image(stage)
-        if _is_windows(base):
+        if is_windows(stage):
             return
+        chain = lineage(stage)
+        base = root_image(stage)
         ref = parse_image(base)
         is_scratch = base.lower() == "scratch"
         known = _image_user(ref) if ref is not None else None
 
-        users = [i for s in lineage for i in s.instructions if i.keyword == "USER"]
+        users = [i for s in chain for i in s.instructions if i.keyword == "USER"]
         root_ins: Instruction | None = None
         if users:
             verdict = _runs_as_root(users[-1].args)
@@ -256,11 +231,18 @@ class RootUser(Rule[Dockerfile]):
                 "is root unless that image sets one"
             )
 
-        target, reason = self._target(ctx, stage, lineage, users, root_ins, ref, known)
-        if target is None:
+        target, reason = self._target(ctx, stage, chain, users, root_ins, ref, known)
+        edits = self._edits(doc, stage, root_ins, target) if target is not None else None
+        if target is None or edits is None:
+            if target is not None:
+                last = stage.instructions[-1] if stage.instructions else stage.from_
+                reason = (
+                    f"line {last.line} ends in a line continuation that new lines after it "
+                    f"would join: end it, then switch to {target.label} with "
+                    f"`USER {target.user}`"
+                )
             yield self.finding(ctx, line, message, end_line=end_line, suggestion=reason)
             return
-        edits = self._edits(doc, stage, root_ins, target)
         yield self.finding(
             ctx,
             line,
@@ -274,7 +256,7 @@ class RootUser(Rule[Dockerfile]):
         self,
         ctx: Context[Dockerfile],
         stage: Stage,
-        lineage: Sequence[Stage],
+        chain: Sequence[Stage],
         users: Sequence[Instruction],
         root_ins: Instruction | None,
         ref: ImageRef | None,
@@ -286,7 +268,7 @@ class RootUser(Rule[Dockerfile]):
             if _runs_as_root(ins.args) is False:
                 return _Target(ins.args, f"`{ins.args}`, the user before `USER root`"), ""
         # 2. A user the file creates itself.
-        commands = [c for s in lineage for _, c in stage_commands(s.instructions)]
+        commands = [c for s in chain for _, c in stage_commands(s.instructions)]
         tools = [c for c in commands if c.program in _USER_TOOLS]
         created = [c for c in tools if c.program in ("useradd", "adduser")]
         if created:
@@ -313,7 +295,7 @@ class RootUser(Rule[Dockerfile]):
             return None, generic
         if ref is None:
             return None, generic
-        official = _official_name(ref)
+        official = official_name(ref)
         plain = _plain(ref)
         if official == "nginx":
             return None, (
@@ -329,7 +311,7 @@ class RootUser(Rule[Dockerfile]):
         if not plain and (official is not None or not installs):
             return None, generic
         manager = package_manager(stage)
-        packages = {name for p in installs for name in p.packages}
+        packages = {name for p in installs for name in p.packages()}
         has_shadow = bool(packages & _SHADOW_PACKAGES)
         tag = (ref.tag or "").lower()
         if manager == "apk" or official == "busybox":
@@ -358,7 +340,8 @@ class RootUser(Rule[Dockerfile]):
 
     def _edits(
         self, doc: Dockerfile, stage: Stage, root_ins: Instruction | None, target: _Target
-    ) -> list[Edit]:
+    ) -> list[Edit] | None:
+        """None when the new lines would go after a dangling line continuation."""
         instructions = stage.instructions
         start = instructions.index(root_ins) + 1 if root_ins in instructions else 0
         runs = [i for i in range(start, len(instructions)) if instructions[i].keyword == "RUN"]
@@ -373,36 +356,8 @@ class RootUser(Rule[Dockerfile]):
         )
         lines = [f"RUN {target.create}"] if target.create else []
         lines.append(f"USER {target.user}")
-        nl = doc.newline
         if before is not None:
-            ins = instructions[before]
-            block = doc.comments_before(ins)
-            offset = block[0].start if block else ins.start
-            indent = _indent(doc.text, ins.start)
-            new = "".join(f"{indent}{t}{nl}" for t in lines)
-            return [Edit(offset, offset, _heredoc_gap(doc, offset) + new)]
+            return [insert.insert_before(doc, instructions[before], lines)]
         last = instructions[-1] if instructions else stage.from_
-        indent = _indent(doc.text, last.start) if instructions else ""
-        body = nl.join(f"{indent}{t}" for t in lines)
-        gap = _heredoc_gap(doc, last.end)
-        if last.end == len(doc.text) and not doc.text.endswith("\n"):
-            return [Edit(last.end, last.end, nl + gap + body)]
-        return [Edit(last.end, last.end, gap + body + nl)]
-
-
-def _heredoc_gap(doc: Dockerfile, offset: int) -> str:
-    """A blank line when inserting right after a heredoc's terminator.
-
-    BuildKit does not need it, but hadolint (2.15) fails to parse an instruction that
-    directly follows a heredoc terminator (DL1000), and the fix must not break its users' lint.
-    """
-    if any(i.heredocs and i.end == offset for i in doc.instructions):
-        return doc.newline
-    return ""
-
-
-def _indent(text: str, start: int) -> str:
-    end = start
-    while end < len(text) and text[end] in " \t":
-        end += 1
-    return text[start:end]
+        edit = insert.insert_after(doc, last, lines)
+        return [edit] if edit is not None else None

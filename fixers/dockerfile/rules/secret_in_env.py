@@ -97,7 +97,8 @@ class SecretInEnv(Rule[Dockerfile]):
         what=(
             "Flags `ENV` and `ARG` instructions that set a variable named like a credential "
             "(whole name parts such as `PASSWORD`, `PASSWD`, `SECRET`, `TOKEN`, `API_KEY`, "
-            "`ACCESS_KEY`, `PRIVATE_KEY`, `CREDENTIALS`, `AUTH`), or whose value looks like "
+            "`ACCESS_KEY`, `PRIVATE_KEY`, `CREDENTIALS`, `AUTH`, and password words glued to "
+            "a prefix: `PGPASSWORD`, `ROOTPASSWD`, `SSHPASS`), or whose value looks like "
             "one (an AWS access key id, GitHub, GitLab, Slack, npm or Stripe live tokens, a "
             "private key block, a JSON Web Token, a URL with `user:password@`, a long random "
             "string). An `ENV` that copies a build arg (`ENV TOKEN=$TOKEN`) is flagged too, "

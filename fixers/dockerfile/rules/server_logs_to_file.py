@@ -6,16 +6,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from fixers.dockerfile import insert
 from fixers.dockerfile.commands import instruction_commands
-from fixers.dockerfile.packages import lineage, package_command, runs
-from fixers.dockerfile.parser import Dockerfile, Instruction, Stage
+from fixers.dockerfile.distro import package_install
+from fixers.dockerfile.packages import runs
+from fixers.dockerfile.parser import Dockerfile, Instruction, Stage, lineage
 from fixers.images import parse_image
 from fixers.model import Edit, Finding, FixSafety, Severity
 from fixers.rule import Context, Rule, RuleDoc
 
 _STD_STREAM = re.compile(r"/dev/std(?:out|err)|/proc/(?:self|1)/fd/[12]\b|/dev/fd/[12]\b")
-_INSTALL_VERBS = {"apt": ("install",), "apk": ("add",), "dnf": ("install",), "yum": ("install",),
-                  "microdnf": ("install",), "tdnf": ("install",)}  # fmt: skip
+# Package managers whose packages' log paths are known (see `_server_for`).
+_MANAGERS = frozenset({"apt", "apk", "dnf", "yum", "microdnf", "tdnf"})
 _NGINX_PACKAGES = frozenset({"nginx", "nginx-full", "nginx-light", "nginx-extras", "nginx-core"})
 _RHEL = frozenset({"dnf", "yum", "microdnf", "tdnf"})
 
@@ -143,7 +145,8 @@ class ServerLogsToFile(Rule[Dockerfile]):
             "after a heredoc terminator). Only the "
             "finding, no fix, when the image names the log directory anywhere else (a "
             "`VOLUME`, a `tail -f` of the logs, a `chown`), writes a log directive with "
-            "another file, or builds on an official image and undoes its links."
+            "another file, builds on an official image and undoes its links, or when the RUN "
+            "that installs the server ends the file in a dangling line continuation (`\\`)."
         ),
         severity=Severity.WARNING,
         references=(
@@ -187,12 +190,14 @@ class ServerLogsToFile(Rule[Dockerfile]):
         hint = " && ".join(f"ln -sf /dev/{stream} {path}" for stream, path in server.links)
         custom = _custom_log_paths(doc, server, instructions)
         others = [i for i in instructions if i is not ins and server.log_dir in _text(doc, i)]
-        if custom or others:
-            why = (
-                f"the image writes logs to {', '.join(sorted(custom))}"
-                if custom
-                else f"line {others[0].line} uses {server.log_dir}"
-            )
+        edit = _new_run_after(doc, ins, server)
+        if custom or others or edit is None:
+            if custom:
+                why = f"the image writes logs to {', '.join(sorted(custom))}"
+            elif others:
+                why = f"line {others[0].line} uses {server.log_dir}"
+            else:
+                why = f"line {ins.line} ends in a line continuation that a new RUN would join"
             return self.finding(
                 ctx,
                 ins.line,
@@ -205,7 +210,7 @@ class ServerLogsToFile(Rule[Dockerfile]):
             ins.line,
             message,
             end_line=ins.end_line,
-            edits=[_new_run_after(doc, ins, server)],
+            edits=[edit],
             fix_description=f"link the {server.name} log files to stdout/stderr",
         )
 
@@ -231,8 +236,8 @@ def _installs(chain: list[Stage]) -> Iterator[tuple[Instruction, Server]]:
     for stage in chain:
         for ins in runs(stage.instructions):
             for command in instruction_commands(ins):
-                call = package_command(command)
-                if call is None or call.verb_text not in _INSTALL_VERBS.get(call.manager, ()):
+                call = package_install(command)
+                if call is None or call.manager not in _MANAGERS:
                     continue
                 for package in call.packages():
                     server = _server_for(call.manager, package)
@@ -308,24 +313,15 @@ def _override(doc: Dockerfile, server: Server, ins: Instruction) -> str | None:
     return None
 
 
-def _new_run_after(doc: Dockerfile, ins: Instruction, server: Server) -> Edit:
-    text = doc.text
-    nl = doc.newline
-    line_end = text.find("\n", ins.start)
-    first_line = text[ins.start : line_end if line_end >= 0 else len(text)]
-    indent = first_line[: len(first_line) - len(first_line.lstrip(" \t"))]
-    keyword = first_line.lstrip(" \t")[:3]
+def _new_run_after(doc: Dockerfile, ins: Instruction, server: Server) -> Edit | None:
+    """A RUN linking the log files, after ``ins`` in its keyword case and indentation."""
+    indent = insert.indent_of(doc, ins)
+    keyword = doc.text[ins.start + len(indent) :][:3]
     cont = _continuation_indent(doc, ins)
     links = [f"ln -sf /dev/{stream} {path}" for stream, path in server.links]
     lines = [f"{indent}{keyword} {links[0]}"] + [f"{cont}&& {link}" for link in links[1:]]
-    new = f" {doc.escape}{nl}".join(lines)
-    prefix, suffix = "", nl
-    if ins.end == len(text) and not text.endswith("\n"):
-        prefix, suffix = nl, ""  # end the last line first; keep the file's missing final newline
-    if ins.heredocs:
-        # hadolint (language-docker) cannot parse an instruction right after a heredoc terminator.
-        prefix += nl
-    return Edit(ins.end, ins.end, prefix + new + suffix)
+    lines = [f"{line} {doc.escape}" for line in lines[:-1]] + lines[-1:]
+    return insert.insert_after(doc, ins, lines, indent="")
 
 
 def _continuation_indent(doc: Dockerfile, ins: Instruction) -> str:

@@ -6,14 +6,14 @@ import ast
 import json
 from collections.abc import Iterator
 
+from fixers.dockerfile.baseimages import pass_through_entrypoint, sets_no_entrypoint
 from fixers.dockerfile.commands import tokenize
-from fixers.dockerfile.distro import has_no_package_manager
+from fixers.dockerfile.distro import has_no_package_manager, is_windows
 from fixers.dockerfile.entrypoints import (
     StartCommand,
     effective_shell,
     final_stage,
     is_posix_shell,
-    is_windows,
     program,
     start_command,
 )
@@ -121,6 +121,27 @@ def _init_only(ins: Instruction | None) -> bool:
     return ins is not None and bool(ins.json_args) and not program(ins.json_args or [])
 
 
+def _base_entrypoint_changes(stage: Stage, argv: list[str]) -> str | None:
+    """Under the base image's own ENTRYPOINT (the file sets none), what it receives differently
+    once ``CMD argv`` is in exec form; None when it is known to run the CMD the same.
+
+    The shell form hands it ``/bin/sh -c "..."``; the exec form hands it ``argv``. Images known
+    to set no ENTRYPOINT run the CMD itself; node's and php's entrypoint scripts ``exec "$@"``,
+    unless the first word is an option (or, for node, a script file), which they run with
+    ``node``/``php``.
+    """
+    if sets_no_entrypoint(stage):
+        return None
+    script = pass_through_entrypoint(stage)
+    first = argv[0]
+    handed_on = first.startswith("-") or (
+        script == "docker-entrypoint.sh" and first.endswith((".js", ".mjs", ".cjs"))
+    )
+    if script is not None and not handed_on:
+        return None
+    return f"`{first}` instead of `/bin/sh`"
+
+
 class ShellFormCommand(Rule[Dockerfile]):
     doc = RuleDoc(
         code="CBP103",
@@ -131,8 +152,8 @@ class ShellFormCommand(Rule[Dockerfile]):
             "Flags a shell-form `CMD` or `ENTRYPOINT` (`CMD gunicorn app:app`) that is in "
             "effect in the final image: the last one of the final stage, or one it inherits "
             "through `FROM <stage>`. Earlier stages, overridden instructions, exec-form "
-            'instructions (including `["sh", "-c", "..."]`) and Windows images are left '
-            "alone."
+            'instructions (including `["sh", "-c", "..."]`) and Windows images (a Windows '
+            "base image, or a `cmd`/`powershell` `SHELL`) are left alone."
         ),
         why=(
             'The shell form runs `/bin/sh -c "..."`, so the shell is PID 1 and the '
@@ -155,12 +176,17 @@ class ShellFormCommand(Rule[Dockerfile]):
             '`CMD ["/bin/sh", "-c", "migrate && exec server --port $PORT"]` (the exec '
             "form never expands variables, so no JSON list is made of those); the stage's "
             "`SHELL` is used when it sets one. Both keep what runs, so they are safe, except "
-            "two unsafe cases: a shell-form ENTRYPOINT made a JSON list while a CMD is in "
-            "effect (the CMD becomes its arguments), and a shell-form CMD made a JSON list "
+            "three unsafe cases: a shell-form ENTRYPOINT made a JSON list while a CMD is in "
+            "effect (the CMD becomes its arguments); a shell-form CMD made a JSON list "
             "under an exec-form ENTRYPOINT that is not just an init (the ENTRYPOINT receives "
-            "different arguments). Pipes, `||`, background jobs, `trap`, compound commands, "
-            "comment lines inside the instruction and non-POSIX shells are reported without "
-            "a fix."
+            "different arguments); and a shell-form CMD made a JSON list when the file sets no "
+            "ENTRYPOINT and the base image may set one (`postgres`, `redis`, any image not "
+            "known to set none: its entrypoint script then receives the program, `postgres`, "
+            "instead of `/bin/sh`; official images known to set none, and node's and php's "
+            'entrypoint scripts, which `exec "$@"`, count as safe). The `/bin/sh -c` '
+            "rewrite keeps `/bin/sh` as the first argument and stays safe. Pipes, `||`, "
+            "background jobs, `trap`, compound commands, comment lines inside the instruction "
+            "and non-POSIX shells are reported without a fix."
         ),
         severity=Severity.WARNING,
         references=(
@@ -230,6 +256,7 @@ class ShellFormCommand(Rule[Dockerfile]):
             safety = FixSafety.SAFE
             if keyword == "ENTRYPOINT" and start.cmd is not None:
                 safety = FixSafety.UNSAFE  # CMD becomes the ENTRYPOINT's arguments
+            description = f"write `{keyword}` in exec form"
             if (
                 keyword == "CMD"
                 and start.entrypoint is not None
@@ -237,6 +264,13 @@ class ShellFormCommand(Rule[Dockerfile]):
                 and not _init_only(start.entrypoint)
             ):
                 safety = FixSafety.UNSAFE  # the ENTRYPOINT receives other arguments
+            if keyword == "CMD" and start.entrypoint is None:
+                changed = _base_entrypoint_changes(stage, argv)
+                if changed is not None:
+                    safety = FixSafety.UNSAFE
+                    description += (
+                        f"; the base image may set an ENTRYPOINT, which then receives {changed}"
+                    )
             return self.finding(
                 ctx,
                 ins.line,
@@ -244,7 +278,7 @@ class ShellFormCommand(Rule[Dockerfile]):
                 end_line=ins.end_line,
                 edits=[Edit(span[0], span[1], new)],
                 safety=safety,
-                fix_description=f"write `{keyword}` in exec form",
+                fix_description=description,
             )
         if has_no_package_manager(stage):
             return report("the image has no shell to run it")

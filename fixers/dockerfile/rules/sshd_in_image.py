@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator, Sequence
 
 from fixers.dockerfile.commands import Word, instruction_commands, stage_commands, tokenize
-from fixers.dockerfile.distro import PackageInstall, package_install
+from fixers.dockerfile.distro import package_install
+from fixers.dockerfile.packages import PackageCommand
 from fixers.dockerfile.parser import Dockerfile, Instruction
 from fixers.model import Edit, Finding, FixSafety, Severity
 from fixers.rule import Context, Rule, RuleDoc
@@ -33,12 +34,6 @@ _USES_SSHD = re.compile(
 )
 _SSH_PORT = re.compile(r"^22(/tcp)?$", re.IGNORECASE)
 _IGNORE_COMMENT = re.compile(r"^(hadolint|container-bp|checkov)\b", re.IGNORECASE)
-# Installer options whose value is the next word (not a package).
-_VALUE_OPTIONS = frozenset(
-    {"-o", "--option", "-t", "--target-release", "-c", "--config-file", "-X", "--repository",
-     "--virtual", "-p", "--root", "--setopt", "--enablerepo", "--disablerepo", "--repo",
-     "--repofrompath", "--releasever", "--installroot", "-x", "--exclude"}
-)  # fmt: skip
 _IN_USE = (
     "this file sets up or starts sshd: use `docker exec`/`kubectl exec` for a shell and "
     "remove the server together with its setup"
@@ -204,7 +199,7 @@ class SshdInImage(Rule[Dockerfile]):
         self,
         ctx: Context[Dockerfile],
         ins: Instruction,
-        install: PackageInstall,
+        install: PackageCommand,
         starts: list[int],
         fixable: bool,
     ) -> Iterator[Finding]:
@@ -212,7 +207,7 @@ class SshdInImage(Rule[Dockerfile]):
         words = install.command.words
         shell = _in_heredoc(ins, words[0].start)
         cont = "\\" if shell else ctx.doc.escape
-        packages = _package_words(install)
+        packages = install.operand_indexes()
         others = [k for k in packages if _package_name(words[k].text, install.manager) not in table]
         text = ctx.doc.text
         for k in packages:
@@ -273,27 +268,11 @@ class SshdInImage(Rule[Dockerfile]):
             )
 
 
-def _package_words(install: PackageInstall) -> list[int]:
-    """Indexes of the package words of an installation (options and their values skipped)."""
-    words = install.command.words
-    out: list[int] = []
-    k = install.verb_index + 1
-    while k < len(words):
-        text = words[k].text
-        if text in _VALUE_OPTIONS:
-            k += 2
-            continue
-        if not text.startswith("-"):
-            out.append(k)
-        k += 1
-    return out
-
-
 def _in_heredoc(ins: Instruction, offset: int) -> bool:
     return any(h.body_start <= offset < h.body_start + len(h.body) for h in ins.heredocs)
 
 
-def _sole_command(ins: Instruction, install: PackageInstall) -> bool:
+def _sole_command(ins: Instruction, install: PackageCommand) -> bool:
     """The RUN does nothing but this installation (no heredoc, no other command)."""
     if ins.keyword != "RUN" or ins.heredocs:
         return False

@@ -16,6 +16,8 @@ OPENERS = frozenset({"if", "while", "until", "for", "select", "case", "{"})
 CLOSERS = frozenset({"fi", "done", "esac", "}"})
 # Words that begin a command inside a compound command: the command proper follows them.
 CONTINUERS = frozenset({"then", "do", "else", "elif", "!"})
+# Shell keywords in front of a command: `exec time server` would look for a `time` program.
+KEYWORD_PREFIXES = frozenset({"time", "!", "coproc"})
 # Builtins: nothing to exec, or the script is not starting a service with them.
 BUILTINS = frozenset(
     {".", ":", "alias", "bg", "break", "builtin", "cd", "command", "continue", "declare",
@@ -159,8 +161,10 @@ class EntrypointScriptExec(Rule[ShellScript]):
             "programs that start no service (`cat`, `cp`, keep-alives like `sleep` and "
             "`tail -f`, ...), a last command run in the background, and a script ending in "
             "`if`/`case`/a loop that `exec`s inside it. Reported without a fix: a script that "
-            "ends inside such a block with no `exec`, calls one of its functions last, "
-            "`wait`s for background jobs without a `trap`, or sets a `trap`. Scripts whose "
+            "ends inside such a block with no `exec`, ends in a subshell `( ... )` (an `exec` "
+            "in there replaces only the subshell), runs its last command behind the shell "
+            "keywords `time` or `!`, calls one of its functions last, `wait`s for background "
+            "jobs without a `trap`, or sets a `trap`. Scripts whose "
             "`#!` names another interpreter (python, node, ...) are skipped."
         ),
         why=(
@@ -210,6 +214,9 @@ class EntrypointScriptExec(Rule[ShellScript]):
         last = tail[-1]
         command = last.command
         line = doc.line_of(command.start)
+        if last.depth == 0 and command.words[0].text in KEYWORD_PREFIXES:
+            yield from self._keyword_end(ctx, command)
+            return
         if last.role != "simple" or last.depth > 0:
             yield from self._compound_end(ctx, tail)
             return
@@ -272,8 +279,52 @@ class EntrypointScriptExec(Rule[ShellScript]):
             fix_description=f"`exec {shown}` so that it replaces the shell as PID 1",
         )
 
+    def _keyword_end(self, ctx: Context[ShellScript], command: Command) -> Iterator[Finding]:
+        """The last command runs behind ``time``, ``!`` or ``coproc``: report, never fix."""
+        keyword = command.words[0].text
+        rest = [w for w in command.words[1:] if not (keyword == "time" and w.text == "-p")]
+        words = [w.text for w in rest if not _is_assignment(w.text)]
+        if not words or words[0] == "exec":
+            return
+        if words[0] in BUILTINS or words[0].rsplit("/", 1)[-1] in NOT_SERVICES:
+            return
+        shown = f"{keyword} {words[0]}"
+        yield self.finding(
+            ctx,
+            ctx.doc.line_of(command.start),
+            f"the script's last command `{shown}` runs as a child of the shell: the shell "
+            "stays PID 1 and does not pass SIGTERM on",
+            suggestion=(
+                f"`{keyword}` is a shell keyword, not a program `exec` can run: drop it and "
+                f"start the service with `exec {words[0]} ...`"
+            ),
+        )
+
     def _compound_end(self, ctx: Context[ShellScript], tail: Sequence[_Entry]) -> Iterator[Finding]:
-        """The script ends inside a compound command: fine when it `exec`s in there."""
+        """The script ends inside a compound command: fine when it `exec`s in there, unless
+        that is a subshell, whose `exec` replaces only the subshell."""
+        # The entries inside the construct that ends the script (all nested deeper than 0).
+        first = len(tail) - 1
+        while first > 0 and tail[first - 1].depth > 0:
+            first -= 1
+        before = tail[first - 1] if first > 0 else None
+        if tail[-1].depth > 0 and (before is None or before.role != "open"):
+            # Nothing at the top level opens it: a subshell, `( ... )`.
+            block = tail[first:]
+            if not any(_starts_program(e) for e in block):
+                return
+            yield self.finding(
+                ctx,
+                ctx.doc.line_of(block[0].command.start),
+                "the script ends in a subshell (`( ... )`) that starts its program: the shell "
+                "stays PID 1 and does not pass SIGTERM on",
+                suggestion=(
+                    "run the commands without the parentheses and put `exec` before the one "
+                    "that starts the service (an `exec` inside `( ... )` replaces only the "
+                    "subshell)"
+                ),
+            )
+            return
         # The compound command that ends the script: back to the opener at depth 0.
         start = len(tail) - 1
         while start > 0 and not (tail[start].depth == 0 and tail[start].role == "open"):
