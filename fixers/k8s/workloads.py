@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from fixers.k8s.kind import Manifest
 
@@ -66,3 +67,30 @@ def pod_spec(manifest: Manifest) -> PodSpec | None:
         return None
     template_meta = _follow(manifest.node, (*path[:-1], "metadata")) if len(path) > 1 else None
     return PodSpec(manifest, spec, template_meta)
+
+
+def is_windows(spec: CommentedMap) -> bool:
+    """A pod scheduled on Windows nodes (`os.name` or the `kubernetes.io/os` node selector)."""
+    os_ = spec.get("os")
+    if isinstance(os_, CommentedMap) and str(os_.get("name", "")).lower() == "windows":
+        return True
+    selector = spec.get("nodeSelector")
+    return isinstance(selector, CommentedMap) and (
+        str(selector.get("kubernetes.io/os", "")).lower() == "windows"
+    )
+
+
+def linux_containers(
+    manifests: Iterable[Manifest], lists: tuple[str, ...]
+) -> Iterator[tuple[PodSpec, CommentedMap]]:
+    """(pod, container) for the containers under ``lists`` of every Linux pod spec."""
+    for manifest in manifests:
+        pod = pod_spec(manifest)
+        if pod is None or is_windows(pod.spec):
+            continue
+        for key in lists:
+            items = pod.spec.get(key)
+            if isinstance(items, CommentedSeq):
+                for container in items:
+                    if isinstance(container, CommentedMap):
+                        yield pod, container

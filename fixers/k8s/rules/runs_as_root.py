@@ -9,7 +9,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from fixers.k8s.kind import K8sDoc
-from fixers.k8s.workloads import PodSpec, pod_spec
+from fixers.k8s.workloads import PodSpec, linux_containers
 from fixers.model import Edit, Finding, FixSafety, Severity
 from fixers.rule import Context, Rule, RuleDoc
 from fixers.yamldoc import YamlStream
@@ -22,16 +22,6 @@ NO_ESCALATION = "allowPrivilegeEscalation"
 # capability (validation compares the literal `CAP_SYS_ADMIN`; `SYS_ADMIN` is the usual
 # spelling and grants the same, so neither gets the flag).
 _SYS_ADMIN = frozenset({"SYS_ADMIN", "CAP_SYS_ADMIN"})
-
-
-def _is_windows(spec: CommentedMap) -> bool:
-    os_ = spec.get("os")
-    if isinstance(os_, CommentedMap) and str(os_.get("name", "")).lower() == "windows":
-        return True
-    selector = spec.get("nodeSelector")
-    return isinstance(selector, CommentedMap) and (
-        str(selector.get("kubernetes.io/os", "")).lower() == "windows"
-    )
 
 
 def _context(node: CommentedMap) -> CommentedMap:
@@ -200,17 +190,8 @@ class RunsAsRoot(Rule[K8sDoc]):
     )
 
     def check(self, ctx: Context[K8sDoc]) -> Iterator[Finding]:
-        for manifest in ctx.doc.manifests:
-            pod = pod_spec(manifest)
-            if pod is None or _is_windows(pod.spec):
-                continue
-            for key in LISTS:
-                items = pod.spec.get(key)
-                if not isinstance(items, CommentedSeq):
-                    continue
-                for container in items:
-                    if isinstance(container, CommentedMap):
-                        yield from self._container(ctx, pod, container)
+        for pod, container in linux_containers(ctx.doc.manifests, LISTS):
+            yield from self._container(ctx, pod, container)
 
     def _container(
         self, ctx: Context[K8sDoc], pod: PodSpec, container: CommentedMap

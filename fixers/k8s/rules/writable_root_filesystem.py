@@ -9,7 +9,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from fixers.images import parse_image
 from fixers.k8s.kind import K8sDoc
-from fixers.k8s.workloads import PodSpec, pod_spec
+from fixers.k8s.workloads import PodSpec, linux_containers
 from fixers.model import Edit, Finding, FixSafety, Severity
 from fixers.rule import Context, Rule, RuleDoc
 from fixers.yamldoc import YamlStream
@@ -83,16 +83,6 @@ def volume_name(path: str, taken: set[str]) -> str:
         n += 1
         name = f"{base}-{n}"
     return name
-
-
-def _is_windows(spec: CommentedMap) -> bool:
-    os_ = spec.get("os")
-    if isinstance(os_, CommentedMap) and str(os_.get("name", "")).lower() == "windows":
-        return True
-    selector = spec.get("nodeSelector")
-    return isinstance(selector, CommentedMap) and (
-        str(selector.get("kubernetes.io/os", "")).lower() == "windows"
-    )
 
 
 def mount_edits(
@@ -229,17 +219,8 @@ class WritableRootFilesystem(Rule[K8sDoc]):
     )
 
     def check(self, ctx: Context[K8sDoc]) -> Iterator[Finding]:
-        for manifest in ctx.doc.manifests:
-            pod = pod_spec(manifest)
-            if pod is None or _is_windows(pod.spec):
-                continue
-            for key in LISTS:
-                items = pod.spec.get(key)
-                if not isinstance(items, CommentedSeq):
-                    continue
-                for container in items:
-                    if isinstance(container, CommentedMap):
-                        yield from self._container(ctx, pod, container)
+        for pod, container in linux_containers(ctx.doc.manifests, LISTS):
+            yield from self._container(ctx, pod, container)
 
     def _container(
         self, ctx: Context[K8sDoc], pod: PodSpec, container: CommentedMap
