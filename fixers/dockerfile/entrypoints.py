@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from fixers.dockerfile.commands import SHELLS, tokenize
@@ -132,7 +132,7 @@ class _Copy:
     into_dir: bool  # the sources land inside dest (dest/, ".", several sources, globs)
 
 
-def _join(workdir: str | None, path: str) -> str | None:
+def join_workdir(workdir: str | None, path: str) -> str | None:
     if path.startswith("/"):
         return posixpath.normpath(path)
     if workdir is None:
@@ -140,7 +140,7 @@ def _join(workdir: str | None, path: str) -> str | None:
     return posixpath.normpath(posixpath.join(workdir, path))
 
 
-def _copies(stage: Stage) -> tuple[list[_Copy], str | None, list[str]]:
+def copy_map(stage: Stage) -> tuple[list[_Copy], str | None, list[str]]:
     """COPY/ADD from the build context in the stage's lineage, the final WORKDIR and PATH."""
     workdir: str | None = "/"
     path_dirs = list(DEFAULT_PATH)
@@ -149,7 +149,7 @@ def _copies(stage: Stage) -> tuple[list[_Copy], str | None, list[str]]:
         for ins in s.instructions:
             if ins.keyword == "WORKDIR":
                 target = ins.args.strip().strip("\"'")
-                workdir = None if "$" in target or not target else _join(workdir, target)
+                workdir = None if "$" in target or not target else join_workdir(workdir, target)
             elif ins.keyword == "ENV":
                 m = _PATH_ENV.search(ins.args)
                 if m:
@@ -174,7 +174,7 @@ def _parse_copy(ins: Instruction, workdir: str | None) -> _Copy | None:
     local = tuple(s for s in sources if "://" not in s and not s.startswith("git@"))
     if not local:
         return None
-    dest = _join(workdir, dest_raw)
+    dest = join_workdir(workdir, dest_raw)
     if dest is None:
         return None
     globbed = any(c in s for s in local for c in "*?[")
@@ -182,7 +182,7 @@ def _parse_copy(ins: Instruction, workdir: str | None) -> _Copy | None:
     return _Copy(local, dest, into_dir)
 
 
-def _source_candidates(copy: _Copy, target: str) -> list[str]:
+def source_candidates(copy: _Copy, target: str) -> list[str]:
     """Context-relative sources that would put a file at ``target``, most likely first."""
     dest = copy.dest.rstrip("/") or "/"
     prefix = dest if dest.endswith("/") else dest + "/"
@@ -207,9 +207,9 @@ def _source_candidates(copy: _Copy, target: str) -> list[str]:
     return files or contents
 
 
-def _in_image_paths(name: str, workdir: str | None, path_dirs: Sequence[str]) -> list[str]:
+def in_image_paths(name: str, workdir: str | None, path_dirs: Sequence[str]) -> list[str]:
     if "/" in name:
-        resolved = _join(workdir, name)
+        resolved = join_workdir(workdir, name)
         return [resolved] if resolved else []
     return [posixpath.join(d, name) for d in path_dirs]
 
@@ -225,7 +225,7 @@ def script_sources(doc: Dockerfile) -> list[str]:
     if stage is None or is_windows(stage):
         return []
     start = start_command(stage)
-    copies, workdir, path_dirs = _copies(stage)
+    copies, workdir, path_dirs = copy_map(stage)
     found: list[str] = []
     for ins in (start.entrypoint, start.cmd):
         if ins is None:
@@ -233,9 +233,9 @@ def script_sources(doc: Dockerfile) -> list[str]:
         words = program(argv(ins))
         if not words or not words[0] or "$" in words[0]:
             continue
-        for target in _in_image_paths(words[0], workdir, path_dirs):
+        for target in in_image_paths(words[0], workdir, path_dirs):
             for copy in reversed(copies):  # the last COPY to write a path wins
-                candidates = _source_candidates(copy, target)
+                candidates = source_candidates(copy, target)
                 if candidates:
                     found.extend(c for c in candidates if _looks_like_script(c))
                     break
@@ -251,9 +251,15 @@ def entrypoint_scripts(doc: Dockerfile, dockerfile_path: str) -> list[str]:
     The build context is taken to be the Dockerfile's directory; paths that would leave the
     repository are dropped.
     """
+    return in_repository(dockerfile_path, script_sources(doc))
+
+
+def in_repository(dockerfile_path: str, sources: Iterable[str]) -> list[str]:
+    """Build-context paths as repository paths (the context taken to be the Dockerfile's
+    directory); paths that would leave the repository are dropped, duplicates too."""
     base = posixpath.dirname(dockerfile_path)
     out: list[str] = []
-    for src in script_sources(doc):
+    for src in sources:
         path = posixpath.normpath(posixpath.join(base, src)) if base else src
         if path in (".", "..") or path.startswith(("../", "/")):
             continue

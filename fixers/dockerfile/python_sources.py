@@ -27,14 +27,15 @@ from dataclasses import dataclass
 
 from fixers.dockerfile.commands import SHELLS, tokenize
 from fixers.dockerfile.entrypoints import (
-    _copies,
-    _in_image_paths,
-    _join,
-    _source_candidates,
+    copy_map,
     final_stage,
+    in_image_paths,
+    in_repository,
     is_windows,
+    join_workdir,
     lineage,
     program,
+    source_candidates,
     start_command,
 )
 from fixers.dockerfile.parser import Dockerfile, Instruction, Stage
@@ -243,11 +244,11 @@ def _command_lines(ins: Instruction) -> list[list[str]]:
 
 
 def _in_image(target: _Target, workdir: str | None) -> list[str]:
-    base = _join(workdir, target.chdir) if target.chdir else workdir
+    base = join_workdir(workdir, target.chdir) if target.chdir else workdir
     if base is None:
         return []
     if not target.is_module:
-        path = _join(base, target.name)
+        path = join_workdir(base, target.name)
         return [path] if path else []
     stem = posixpath.join(base, *target.name.split("."))
     package = "__main__.py" if target.main else "__init__.py"
@@ -260,7 +261,7 @@ def python_sources(doc: Dockerfile) -> list[str]:
     if stage is None or is_windows(stage):
         return []
     start = start_command(stage)
-    copies, workdir, path_dirs = _copies(stage)
+    copies, workdir, path_dirs = copy_map(stage)
     lines: list[list[str]] = []
     ep, cmd = start.entrypoint, start.cmd
     if ep is not None and ep.json_args != []:
@@ -274,13 +275,13 @@ def python_sources(doc: Dockerfile) -> list[str]:
     for words in lines:
         targets, script = targets_of(words, stage)
         if script is not None:
-            in_image.extend(_in_image_paths(script, workdir, path_dirs))
+            in_image.extend(in_image_paths(script, workdir, path_dirs))
         for target in targets:
             in_image.extend(_in_image(target, workdir))
     found: list[str] = []
     for target_path in dict.fromkeys(in_image):
         for copy in reversed(copies):  # the last COPY to write a path wins
-            candidates = _source_candidates(copy, target_path)
+            candidates = source_candidates(copy, target_path)
             if candidates:
                 found.extend(c for c in candidates if c.endswith(".py"))
                 break
@@ -290,11 +291,4 @@ def python_sources(doc: Dockerfile) -> list[str]:
 def python_modules(doc: Dockerfile, dockerfile_path: str) -> list[str]:
     """Repository paths of the Python modules the final image runs (the build context taken
     to be the Dockerfile's directory; paths that would leave the repository are dropped)."""
-    base = posixpath.dirname(dockerfile_path)
-    out: list[str] = []
-    for src in python_sources(doc):
-        path = posixpath.normpath(posixpath.join(base, src)) if base else src
-        if path in (".", "..") or path.startswith(("../", "/")):
-            continue
-        out.append(path)
-    return list(dict.fromkeys(out))
+    return in_repository(dockerfile_path, python_sources(doc))
