@@ -17,7 +17,7 @@ from fixers.model import Skipped
 from fixers.pinning.model import Resolver
 from fixers.pinning.resolver import RegistryResolver
 from fixers.registry import docs, find_rule
-from fixers.run import RunResult, discover, discover_explicit, gather_facts, run
+from fixers.run import Parsed, RunResult, discover, discover_explicit, gather_facts, run
 from fixers.source import LocalSource, Unreadable
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -150,7 +150,8 @@ def _execute(args: argparse.Namespace) -> RunResult:
         config = _load_config(args.config, root)
         source = LocalSource(root)
         targets = _targets(source, asked)
-        facts = gather_facts(source, targets, config, _resolver(args, config, root))
+        parsed: Parsed = {}
+        facts = gather_facts(source, targets, config, _resolver(args, config, root), parsed)
         selection = Selection(
             config=config, only=_ids(args.rules), skip=_ids(args.skip), facts=facts
         )
@@ -165,6 +166,7 @@ def _execute(args: argparse.Namespace) -> RunResult:
                 progress=progress.update,
                 prefix=_prefix(root),
                 result=part,
+                parsed=parsed,
             )
         if writing:
             _write(source, part)

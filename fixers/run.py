@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fixers.config import Config
 from fixers.discover import is_compose_name, kind_of, sniff_yaml
@@ -57,11 +58,20 @@ def discover_explicit(paths: Iterable[str]) -> list[tuple[str, str]]:
     return found
 
 
+# path -> (text, kind name, parsed document): files gather_facts read, so run need not again.
+Parsed = dict[str, tuple[str, str, Any]]
+
+
 def gather_facts(
-    source: Source, targets: list[tuple[str, str]], config: Config, resolver: Resolver | None
+    source: Source,
+    targets: list[tuple[str, str]],
+    config: Config,
+    resolver: Resolver | None,
+    parsed: Parsed | None = None,
 ) -> Facts:
     """Everything the rules may need from outside, fetched once before they run: each unique
-    image is resolved once per run, however many files use it."""
+    image is resolved once per run, however many files use it. Files read on the way are kept
+    in ``parsed`` for ``run``."""
     if resolver is None:
         return Facts(pin_digests=config.pin_digests, pin_ignore=config.pin_ignore)
     images: list[ImageRef] = []
@@ -73,7 +83,10 @@ def gather_facts(
             name = sniff_yaml(path, text) if kind_name == "yaml" else kind_name
             if name is not None:
                 kind = KINDS[name]
-                images.extend(images_of(kind, kind.parse(text)))
+                doc = kind.parse(text)
+                images.extend(images_of(kind, doc))
+                if parsed is not None:
+                    parsed[path] = (text, name, doc)
         except (OSError, Unreadable, ValueError):
             continue  # reported when the file itself is processed
     wanted = [i for i in images if needs_resolution(i) and not ignored_image(i, config.pin_ignore)]
@@ -95,8 +108,10 @@ def run(
     progress: Callable[[int, int, str], None] | None = None,
     prefix: str = "",
     result: RunResult | None = None,
+    parsed: Parsed | None = None,
 ) -> RunResult:
-    """Scan (and fix) every target; paths in findings are ``prefix + path``."""
+    """Scan (and fix) every target; paths in findings are ``prefix + path``. ``parsed``:
+    files already read and parsed (by ``gather_facts``)."""
     result = result if result is not None else RunResult()
     # (path, kind, optional): optional entries (found through another file) may not exist.
     queue = [(path, kind, False) for path, kind in targets]
@@ -113,8 +128,9 @@ def run(
         shown = prefix + path
         if selection.config.path_ignored(path):
             continue
+        cached = (parsed or {}).get(path)
         try:
-            text = source.read_text(path)
+            text = cached[0] if cached else source.read_text(path)
         except FileNotFoundError:
             if not optional:
                 result.skipped.append(Skipped(shown, "no such file"))
@@ -135,7 +151,7 @@ def run(
             kind_name = sniffed
         kind = KINDS[kind_name]
         try:
-            doc = kind.parse(text)
+            doc = cached[2] if cached and cached[1] == kind_name else kind.parse(text)
         except NotThisKind:
             if sniffed_from_content:
                 continue  # it only looked like one: not ours to touch or to mention
