@@ -43,10 +43,6 @@ VERIFIERS: dict[str, Callable[[Any, Any, Sequence[Edit]], str | None]] = {
 }
 
 
-def register_kind(kind: Kind) -> None:
-    KINDS[kind.name] = kind
-
-
 @dataclass(frozen=True)
 class Selection:
     """Which rules run (the config's choice, narrowed by ``--rules``/``--skip``), and the facts
@@ -138,19 +134,22 @@ def fix_text(
     *,
     unsafe: bool = False,
     findings: list[Finding] | None = None,
+    doc: Any = None,
     rel: str | None = None,
 ) -> FixOutcome:
     """Apply fixes until none is left (or the bound is hit). Raises ValueError if unparsable.
 
     Each round applies every fix whose edits stay clear of the others' as one batch, then
     re-parses and re-scans; a batch that does not verify is retried one fix at a time, and a
-    single fix that does not verify is dropped and reported. ``findings``: the scan of
-    ``text`` when the caller already has it. Lines of applied findings are lines of ``text``.
+    single fix that does not verify is dropped and reported. ``findings`` and ``doc``: the
+    scan and parse of ``text`` when the caller already has them. Lines of applied findings
+    are lines of ``text``.
     """
     kind = KINDS[kind_name]
     current = text
+    current_doc = doc if doc is not None else kind.parse(text)
     if findings is None:
-        findings = scan_doc(path, kind, kind.parse(current), selection, rel=rel)
+        findings = scan_doc(path, kind, current_doc, selection, rel=rel)
     applied: list[Finding] = []
     rejected: list[tuple[Finding, str]] = []
     refused: set[tuple[Any, ...]] = set()
@@ -162,10 +161,10 @@ def fix_text(
         if not candidates:
             break
         batch = _disjoint(candidates)
-        result = _attempt(path, kind, current, findings, batch, selection, rel)
+        result = _attempt(path, kind, current, current_doc, findings, batch, selection, rel)
         if isinstance(result, str) and len(batch) > 1:
             batch = batch[:1]
-            result = _attempt(path, kind, current, findings, batch, selection, rel)
+            result = _attempt(path, kind, current, current_doc, findings, batch, selection, rel)
         if isinstance(result, str):
             fix = batch[0].fix
             assert fix is not None
@@ -174,7 +173,7 @@ def fix_text(
             continue
         applied.extend(_at_original(f, current, history, original) for f in batch)
         history.append(tuple(e for f in batch if f.fix for e in f.fix.edits))
-        current, findings = result
+        current, current_doc, findings = result
     else:
         for finding in _candidates(current, findings, refused, unsafe):
             reason = "not applied: the limit of fix rounds was reached; run fix again"
@@ -193,12 +192,13 @@ def _attempt(
     path: str,
     kind: Kind,
     text: str,
+    doc: Any,
     findings: list[Finding],
     batch: list[Finding],
     selection: Selection,
     rel: str | None,
-) -> tuple[str, list[Finding]] | str:
-    """The new text and findings, or why the batch is refused."""
+) -> tuple[str, Any, list[Finding]] | str:
+    """The new text, document and findings, or why the batch is refused."""
     edits = [e for f in batch if f.fix for e in f.fix.edits]
     try:
         new_text = apply_edits(text, edits)
@@ -209,14 +209,14 @@ def _attempt(
     if new_text == text:
         return "the fix changes nothing"
     verify = VERIFIERS.get(kind.name)
-    problem = verify(kind.parse(text), new_doc, edits) if verify is not None else None
+    problem = verify(doc, new_doc, edits) if verify is not None else None
     if problem is not None:
         return problem
     for rule in {f.rule for f in batch}:
         fixed = sum(1 for f in batch if f.rule == rule)
         if _count(new_findings, rule) > _count(findings, rule) - fixed:
             return "the rule still fires after the fix"
-    return new_text, new_findings
+    return new_text, new_doc, new_findings
 
 
 def _disjoint(candidates: list[Finding]) -> list[Finding]:

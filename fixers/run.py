@@ -178,6 +178,7 @@ def run(
                     selection,
                     unsafe=unsafe,
                     findings=file_result.findings,
+                    doc=doc,
                     rel=path,
                 )
                 file_result.fixed = outcome.text
