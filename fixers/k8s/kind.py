@@ -35,18 +35,20 @@ class Manifest:
     def annotations(self) -> dict[str, str]:
         """The object's annotations, and its pod template's (where teams often put them)."""
         found: dict[str, str] = {}
-        for meta in (_path(self.node, "spec", "template", "metadata"), self.node.get("metadata")):
+        template = mapping_at(self.node, "spec", "template", "metadata")
+        for meta in (template, mapping_at(self.node, "metadata")):
             notes = meta.get("annotations") if isinstance(meta, CommentedMap) else None
             if isinstance(notes, CommentedMap):
                 found.update({str(k): str(v) for k, v in notes.items()})
         return found
 
 
-def _path(node: CommentedMap, *keys: str) -> object:
+def mapping_at(node: CommentedMap, *keys: str) -> CommentedMap | None:
+    """The mapping at ``node[k1][k2]...``, or None where the path breaks or ends elsewhere."""
     current: object = node
     for key in keys:
         current = current.get(key) if isinstance(current, CommentedMap) else None
-    return current
+    return current if isinstance(current, CommentedMap) else None
 
 
 def annotation_ignores(annotations: dict[str, str]) -> set[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from fixers.k8s.kind import Manifest
+from fixers.k8s.kind import Manifest, mapping_at
 
 # kind -> path from the object to its pod spec
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -48,24 +48,15 @@ class PodSpec:
         return [c for c in items if isinstance(c, CommentedMap)] if items else []
 
 
-def _follow(node: CommentedMap, path: tuple[str, ...]) -> CommentedMap | None:
-    current: object = node
-    for key in path:
-        if not isinstance(current, CommentedMap):
-            return None
-        current = current.get(key)
-    return current if isinstance(current, CommentedMap) else None
-
-
 def pod_spec(manifest: Manifest) -> PodSpec | None:
     """The pod spec of a built-in workload (custom resources: None)."""
     path = POD_SPEC_PATHS.get(manifest.kind)
     if path is None or manifest.api_version.split("/")[0] not in BUILT_IN_GROUPS:
         return None
-    spec = _follow(manifest.node, path)
+    spec = mapping_at(manifest.node, *path)
     if spec is None:
         return None
-    template_meta = _follow(manifest.node, (*path[:-1], "metadata")) if len(path) > 1 else None
+    template_meta = mapping_at(manifest.node, *path[:-1], "metadata") if len(path) > 1 else None
     return PodSpec(manifest, spec, template_meta)
 
 
