@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("rule", help="code, name or a peer id such as DL3006")
     explain.add_argument("--format", choices=("text", "markdown"), default="text")
+    sub.add_parser("action", help="run as the GitHub Action (reads GITHUB_* and INPUT_*)")
+    from bot.sweep.cli import add_parser as add_sweep
+
+    add_sweep(sub)
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument(
         "--format", choices=("text", "json", "markdown", "reference"), default="text"
@@ -199,6 +203,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return 0 if exc.code == 0 else 2
+    if args.command == "action":
+        from bot.action.main import main as action_main
+
+        return action_main()
+    if args.command == "sweep":
+        from bot.sweep.cli import main as sweep_main
+
+        return sweep_main(args)
     try:
         if args.command == "explain":
             rule = find_rule(args.rule)

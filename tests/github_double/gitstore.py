@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 ZERO_SHA = "0" * 40
+_HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
 class GitError(Exception):
@@ -241,3 +243,43 @@ class GitRepo:
                 }
             )
         return files
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One line of a file's patch as GitHub numbers it for review comments."""
+
+    position: int  # lines below the first hunk header (the legacy `position`)
+    hunk: int  # 0-based index of the hunk holding the line
+    kind: str  # "@" hunk header, " " context, "+" added, "-" removed, "\\" no-newline marker
+    old: int | None  # line number in the old file (side LEFT)
+    new: int | None  # line number in the new file (side RIGHT)
+    text: str
+
+
+def patch_lines(patch: str | None) -> list[DiffLine]:
+    """Number the lines of a unified-diff patch that starts at its first `@@` header."""
+    out: list[DiffLine] = []
+    hunk, old, new = -1, 0, 0
+    for position, text in enumerate(patch.split("\n") if patch else []):
+        header = _HUNK_HEADER.match(text)
+        if header:
+            hunk += 1
+            old, new = int(header.group(1)), int(header.group(2))
+            out.append(DiffLine(position, hunk, "@", None, None, text))
+            continue
+        if hunk < 0:
+            continue
+        kind = text[:1] or " "
+        if kind == "+":
+            out.append(DiffLine(position, hunk, kind, None, new, text))
+            new += 1
+        elif kind == "-":
+            out.append(DiffLine(position, hunk, kind, old, None, text))
+            old += 1
+        elif kind == "\\":
+            out.append(DiffLine(position, hunk, kind, None, None, text))
+        else:
+            out.append(DiffLine(position, hunk, " ", old, new, text))
+            old, new = old + 1, new + 1
+    return out

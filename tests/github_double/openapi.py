@@ -122,7 +122,8 @@ def _nullable_aware(keyword: str) -> Any:
 
     def check(validator: Any, value: Any, instance: Any, schema: dict[str, Any]) -> Any:
         # OpenAPI 3.0.3: `nullable: true` allows null; openapi-schema-validator applies it only
-        # next to `type`, and GitHub puts it next to `oneOf`/`anyOf`/`allOf` too.
+        # next to `type`, and GitHub puts it next to `oneOf`/`anyOf`/`allOf` and `enum` too
+        # (`start_side` of a single-line review comment is null on GitHub).
         if instance is None and schema.get("nullable"):
             return
         yield from base(validator, value, instance, schema)
@@ -131,7 +132,8 @@ def _nullable_aware(keyword: str) -> Any:
 
 
 Validator = extend(
-    OAS30Validator, validators={k: _nullable_aware(k) for k in ("oneOf", "anyOf", "allOf")}
+    OAS30Validator,
+    validators={k: _nullable_aware(k) for k in ("oneOf", "anyOf", "allOf", "enum")},
 )
 
 

@@ -8,8 +8,10 @@ test that caused them).
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import fnmatch
+import gzip
 import hashlib
 import itertools
 import json
@@ -17,21 +19,34 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+import uuid
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from . import openapi
-from .gitstore import GitError, GitRepo
+from .gitstore import DiffLine, GitError, GitRepo, patch_lines
 
 DOCS = "https://docs.github.com/rest"
 JSON = dict[str, Any]
+WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+SARIF_MAX_BYTES = 10 * 1024 * 1024  # GitHub's limit on the gzip-compressed SARIF upload
+
+# GitHub's review-thread validation messages (422 "Unprocessable Entity").
+THREAD_LINE = "Pull request review thread line must be part of the diff"
+THREAD_HUNK = "Pull request review thread diff hunk can't be blank"
+THREAD_START = "Pull request review thread start line must be part of the same hunk as the line."
+THREAD_ORDER = "Pull request review thread start line must precede the end line"
+THREAD_PATH = "Pull request review thread path is invalid"
+THREAD_POSITION = "Pull request review thread position is invalid"
+THREAD_SIDE = "Pull request review thread side must be LEFT or RIGHT"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, errors: list[JSON] | None = None) -> None:
+    def __init__(self, status: int, message: str, errors: list[Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.body: JSON = {"message": message, "documentation_url": DOCS}
@@ -69,10 +84,17 @@ class Repo:
     default_branch: str
     private: bool = False
     owner_type: str = "User"
+    visibility: str = "public"
+    archived: bool = False
+    disabled: bool = False
+    fork: bool = False
     pulls: dict[int, JSON] = field(default_factory=dict)
     labels: dict[str, JSON] = field(default_factory=dict)
     comments: dict[int, list[JSON]] = field(default_factory=dict)
     issue_labels: dict[int, list[str]] = field(default_factory=dict)
+    reviews: dict[int, list[JSON]] = field(default_factory=dict)  # by pull number
+    review_comments: dict[int, list[JSON]] = field(default_factory=dict)  # by pull number
+    sarifs: dict[str, JSON] = field(default_factory=dict)  # by upload id
     next_number: int = 1
 
 
@@ -110,6 +132,54 @@ def _b64(data: bytes) -> str:
     return "".join(raw[i : i + 60] + "\n" for i in range(0, len(raw), 60))
 
 
+def _sentence(parts: list[str]) -> str:
+    """Join like Rails' `to_sentence`, which GitHub's validation errors use."""
+    if len(parts) <= 2:
+        return " and ".join(parts)
+    return ", ".join(parts[:-1]) + ", and " + parts[-1]
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def _etag_matches(if_none_match: str | None, etag: str | None) -> bool:
+    if not if_none_match or not etag:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+def _decode_sarif(encoded: str) -> JSON:
+    """gzip + base64 SARIF text -> the SARIF 2.1.0 document, or ApiError 400/413."""
+    try:
+        raw = base64.b64decode("".join(encoded.split()), validate=True)
+    except binascii.Error:
+        raise ApiError(400, "Invalid request. sarif is not base64-encoded.") from None
+    if len(raw) > SARIF_MAX_BYTES:
+        raise ApiError(413, "Payload Too Large")
+    try:
+        doc = json.loads(gzip.decompress(raw))
+    except (OSError, EOFError, zlib.error):
+        raise ApiError(400, "Invalid request. sarif is not gzip-compressed.") from None
+    except ValueError:
+        raise ApiError(400, "Invalid request. sarif is not valid JSON.") from None
+    if not isinstance(doc, dict) or doc.get("version") != "2.1.0":
+        raise ApiError(400, "Invalid request. sarif must be a SARIF 2.1.0 log (version 2.1.0).")
+    if not isinstance(doc.get("runs"), list):
+        raise ApiError(400, "Invalid request. sarif has no runs array.")
+    return doc
+
+
+def _find_line(lines: list[DiffLine], side: str, number: int) -> DiffLine | None:
+    """The diff line showing line `number` of the new (RIGHT) or old (LEFT) file."""
+    kinds = (" ", "+") if side == "RIGHT" else (" ", "-")
+    for d in lines:
+        if d.kind in kinds and (d.new if side == "RIGHT" else d.old) == number:
+            return d
+    return None
+
+
 def _git_date(iso: str | None, default: int) -> str:
     if not iso:
         return f"@{default} +0000"
@@ -127,10 +197,14 @@ class GitHubDouble:
         login: str = "container-bp[bot]",
         require_auth: bool = True,
         rate_limit: int = 5000,
+        read_only_tokens: Iterable[str] = (),
     ) -> None:
         self._tmp = None if root else tempfile.TemporaryDirectory(prefix="github-double-")
         self.root = Path(root or self._tmp.name)  # type: ignore[union-attr]
         self.token = token
+        # token -> read-only? (a read-only token is what a workflow run for a fork PR gets)
+        self.tokens: dict[str, bool] = {token: False, **dict.fromkeys(read_only_tokens, True)}
+        self.expired_tokens: set[str] = set()
         self.login = login
         self.require_auth = require_auth
         self.rate_limit = rate_limit
@@ -184,11 +258,33 @@ class GitHubDouble:
         private: bool = False,
         owner_type: str = "User",
         message: str = "Initial commit",
+        visibility: str | None = None,
+        archived: bool = False,
+        disabled: bool = False,
+        fork: bool = False,
     ) -> None:
-        """A repository with one real commit holding `files` on `default_branch`."""
+        """A repository with one real commit holding `files` on `default_branch`.
+        `visibility` ("public", "private", "internal") overrides `private`; writes to an
+        `archived` repository answer 403."""
+        if visibility is None:
+            visibility = "private" if private else "public"
+        if visibility not in ("public", "private", "internal"):
+            raise ValueError(f"visibility must be public, private or internal: {visibility}")
         with self.lock:
             git = GitRepo(self.root / owner / f"{name}.git", default_branch)
-            repo = Repo(owner, name, next(self._ids), git, default_branch, private, owner_type)
+            repo = Repo(
+                owner,
+                name,
+                next(self._ids),
+                git,
+                default_branch,
+                private=visibility != "public",
+                owner_type=owner_type,
+                visibility=visibility,
+                archived=archived,
+                disabled=disabled,
+                fork=fork,
+            )
             self.repos[(owner, name)] = repo
             if files is not None:
                 self.commit_files(owner, name, default_branch, files, message=message)
@@ -242,6 +338,91 @@ class GitHubDouble:
     def issue_labels(self, owner: str, name: str, number: int) -> list[str]:
         return list(self._repo(owner, name).issue_labels.get(number, []))
 
+    def reviews(self, owner: str, name: str, number: int) -> list[JSON]:
+        """The pull request's reviews as the API renders them (pending ones included)."""
+        with self.lock:
+            repo = self._repo(owner, name)
+            return [self._review_json(repo, r) for r in repo.reviews.get(number, [])]
+
+    def review_comments(self, owner: str, name: str, number: int) -> list[JSON]:
+        """The pull request's review comments as `pulls/list-review-comments` renders them
+        (comments of a still pending review are not shown, as on GitHub)."""
+        with self.lock:
+            repo = self._repo(owner, name)
+            return [
+                self._review_comment_json(repo, c) for c in self._visible_comments(repo, number)
+            ]
+
+    def add_review_comment(
+        self,
+        owner: str,
+        name: str,
+        number: int,
+        path: str,
+        line: int,
+        body: str,
+        user: str = "octocat",
+        in_reply_to: int | None = None,
+    ) -> JSON:
+        """Simulate a person's review comment on the RIGHT side of `path` at the PR head, or a
+        reply to the thread of comment `in_reply_to` (then `path` and `line` must be the
+        thread's). Each comment comes with its own COMMENTED review, as on GitHub."""
+        with self.lock:
+            repo = self._repo(owner, name)
+            pr = repo.pulls[number]
+            self._sync_pull(repo, pr)
+            if in_reply_to is not None:
+                parent = next(
+                    (c for c in repo.review_comments.get(number, []) if c["id"] == in_reply_to),
+                    None,
+                )
+                if parent is None:
+                    raise KeyError(f"no review comment {in_reply_to} on pull {number}")
+                if (parent["path"], parent["line"]) != (path, line):
+                    raise ValueError(
+                        f"comment {in_reply_to} is on {parent['path']}:{parent['line']},"
+                        f" not {path}:{line}"
+                    )
+                anchor = {
+                    k: parent[k]
+                    for k in ("path", "line", "side", "start_line", "start_side", "position")
+                }
+                anchor.update(diff_hunk=parent["diff_hunk"], commit_id=parent["commit_id"])
+                root = parent.get("in_reply_to_id") or parent["id"]
+            else:
+                commit = pr["head_sha"]
+                found, problems = self._anchor(
+                    self._pull_patches(repo, pr, commit), {"path": path, "line": line}
+                )
+                if found is None:
+                    raise ValueError(f"{path}:{line}: {_sentence(problems)}")
+                anchor = {**found, "commit_id": commit}
+                root = None
+            review = self._new_review(repo, number, user, "COMMENTED", "", anchor["commit_id"])
+            comment = self._new_review_comment(repo, number, review, user, body, anchor, root)
+            return self._review_comment_json(repo, comment)
+
+    def sarif_uploads(self, owner: str, name: str) -> list[JSON]:
+        """Every SARIF upload: id, commit_sha, ref, sarif (the decoded document) and the other
+        request fields, oldest first."""
+        with self.lock:
+            return [dict(u) for u in self._repo(owner, name).sarifs.values()]
+
+    def sarifs(self, owner: str, name: str) -> list[JSON]:
+        """The decoded SARIF documents uploaded to the repository, oldest first."""
+        return [u["sarif"] for u in self.sarif_uploads(owner, name)]
+
+    def add_token(self, token: str, read_only: bool = False) -> None:
+        """Accept another token; with a read-only one every write answers 403."""
+        with self.lock:
+            self.tokens[token] = read_only
+            self.expired_tokens.discard(token)
+
+    def expire_token(self, token: str | None = None) -> None:
+        """Make `token` (default: every token) answer 401 "Bad credentials" from now on."""
+        with self.lock:
+            self.expired_tokens |= {token} if token is not None else {self.token, *self.tokens}
+
     def fail_next(
         self,
         method: str,
@@ -286,14 +467,34 @@ class GitHubDouble:
             path = urllib.parse.unquote(parsed.path)
             query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
             op_id: str | None = None
+            charged = False
             try:
-                status, data, extra = self._handle(method, path, query, headers, body)
+                token = self._check_auth(headers)
+                charged = path != "/rate_limit"
+                if charged:
+                    self.rate_used += 1
+                if self.rate_used > self.rate_limit:
+                    raise ApiError(403, "API rate limit exceeded for installation.")
+                status, data, extra = self._handle(method, path, query, token, body)
             except ApiError as exc:
                 status, data, extra = exc.status, exc.body, exc.headers
             matched = openapi.match(method, path)
             if matched:
                 op_id = matched[0].operation_id
             payload, out_headers = self._finish(method, path, headers, status, data, extra)
+            etag = out_headers.get("etag")
+            if (
+                method == "GET"
+                and status == 200
+                and _etag_matches(_header(headers, "if-none-match"), etag)
+            ):
+                # GitHub: a 304 answer to a conditional request is free of rate-limit cost.
+                if charged:
+                    self.rate_used -= 1
+                status = 304
+                payload, out_headers = self._finish(
+                    method, path, headers, status, None, {"etag": etag or ""}
+                )
             self.requests.append(LoggedRequest(method, path, status, parsed.query, op_id))
             return status, payload, out_headers
 
@@ -335,24 +536,30 @@ class GitHubDouble:
                 return fault
         return None
 
-    def _check_auth(self, headers: dict[str, str]) -> None:
-        value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+    def _check_auth(self, headers: dict[str, str]) -> str | None:
+        """The request's token (None when anonymous requests are allowed), else 401."""
+        value = _header(headers, "authorization")
         if value is None:
             if self.require_auth:
                 raise ApiError(401, "Requires authentication")
-            return
+            return None
         scheme, _, token = value.partition(" ")
-        if scheme.lower() not in ("token", "bearer") or token.strip() != self.token:
+        token = token.strip()
+        known = token == self.token or token in self.tokens
+        if scheme.lower() not in ("token", "bearer") or not known or token in self.expired_tokens:
             raise ApiError(401, "Bad credentials")
+        return token
+
+    def _check_write(self, token: str | None, params: dict[str, str]) -> None:
+        if token is not None and self.tokens.get(token, False):
+            raise ApiError(403, "Resource not accessible by integration")
+        repo = self.repos.get((params.get("owner", ""), params.get("repo", "")))
+        if repo is not None and repo.archived:
+            raise ApiError(403, "Repository was archived so is read-only.")
 
     def _handle(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+        self, method: str, path: str, query: dict[str, str], token: str | None, body: bytes
     ) -> tuple[int, Any, dict[str, str]]:
-        self._check_auth(headers)
-        if path != "/rate_limit":
-            self.rate_used += 1
-        if self.rate_used > self.rate_limit:
-            raise ApiError(403, "API rate limit exceeded for installation.")
         fault = self._take_fault(method, path, after=False)
         if fault:
             return fault.status, fault.body, fault.headers
@@ -365,6 +572,8 @@ class GitHubDouble:
         if handler is None:
             self.errors.append(f"{method} {path}: {op.operation_id} is not served by the double")
             raise ApiError(404, "Not Found")
+        if method in WRITE_METHODS:
+            self._check_write(token, params)
         data: Any = None
         schema = op.request_schema()
         if body:
@@ -406,6 +615,12 @@ class GitHubDouble:
 
     def _html(self, suffix: str) -> str:
         return f"{self.base_url}/_html/{suffix}"
+
+    def _now(self) -> str:
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _user_of(self, login: str) -> JSON:
+        return self._user(login, "Bot" if login.endswith("[bot]") else "User")
 
     def _user(self, login: str, kind: str = "User") -> JSON:
         url = f"{self.base_url}/users/{urllib.parse.quote(login)}"
@@ -450,10 +665,10 @@ class GitHubDouble:
                 "full_name": full,
                 "owner": self._user(repo.owner, repo.owner_type),
                 "private": repo.private,
-                "visibility": "private" if repo.private else "public",
+                "visibility": repo.visibility,
                 "html_url": self._html(full),
                 "description": None,
-                "fork": False,
+                "fork": repo.fork,
                 "url": url,
                 "clone_url": f"{self.base_url}/_git/{full}.git",
                 "git_url": f"git://127.0.0.1/{full}.git",
@@ -466,8 +681,8 @@ class GitHubDouble:
                 "created_at": openapi.FIXED_TIME,
                 "updated_at": openapi.FIXED_TIME,
                 "pushed_at": openapi.FIXED_TIME,
-                "archived": False,
-                "disabled": False,
+                "archived": repo.archived,
+                "disabled": repo.disabled,
                 "is_template": False,
                 "topics": [],
                 "license": None,
@@ -582,13 +797,17 @@ class GitHubDouble:
             "default": False,
         }
 
-    def _pull_json(self, repo: Repo, pr: JSON, schema: str = "pull-request") -> JSON:
-        url = self._repo_url(repo)
-        n = pr["number"]
+    def _sync_pull(self, repo: Repo, pr: JSON) -> None:
+        """Follow the head and base branches (while they exist)."""
         for side in ("head", "base"):
             sha = repo.git.ref_sha(f"refs/heads/{pr[side]}")
             if sha:
                 pr[f"{side}_sha"] = sha
+
+    def _pull_json(self, repo: Repo, pr: JSON, schema: str = "pull-request") -> JSON:
+        url = self._repo_url(repo)
+        n = pr["number"]
+        self._sync_pull(repo, pr)
         sides = {
             side: {
                 "label": f"{repo.owner}:{pr[side]}",
@@ -629,7 +848,7 @@ class GitHubDouble:
             "state": pr["state"],
             "locked": False,
             "title": pr["title"],
-            "user": self._user(self.login, "Bot"),
+            "user": self._user_of(pr.get("user", self.login)),
             "body": pr.get("body"),
             "labels": [
                 self._label_json(repo, repo.labels[x]) for x in repo.issue_labels.get(n, [])
@@ -657,7 +876,7 @@ class GitHubDouble:
             "mergeable_state": "clean",
             "merged_by": None,
             "comments": len(repo.comments.get(n, [])),
-            "review_comments": 0,
+            "review_comments": len(self._visible_comments(repo, n)),
             "maintainer_can_modify": pr.get("maintainer_can_modify", False),
             "commits": int(commits.decode().strip() or 0),
             "additions": sum(int(f["additions"]) for f in files),  # type: ignore[call-overload]
@@ -665,6 +884,179 @@ class GitHubDouble:
             "changed_files": len(files),
         }
         return openapi.fill_component(schema, facts, self.base_url)
+
+    # ---- pull request reviews
+    def _pull_patches(self, repo: Repo, pr: JSON, commit: str) -> dict[str, list[DiffLine]]:
+        """path -> numbered patch lines of the pull request's diff as of `commit`."""
+        base_point = repo.git.merge_base(pr["base_sha"], commit) or pr["base_sha"]
+        out: dict[str, list[DiffLine]] = {}
+        for f in repo.git.diff_files(base_point, commit):
+            patch = f["patch"]
+            out[str(f["filename"])] = patch_lines(patch if isinstance(patch, str) else None)
+        return out
+
+    def _anchor(
+        self, patches: dict[str, list[DiffLine]], comment: JSON
+    ) -> tuple[JSON | None, list[str]]:
+        """Where a review comment lands in the diff (path, line, side, start_line, start_side,
+        position, diff_hunk), or GitHub's reasons why it cannot."""
+        lines = patches.get(comment["path"])
+        if not lines:
+            return None, [THREAD_PATH, THREAD_HUNK]
+        start: DiffLine | None = None
+        start_side: str | None = None
+        if "line" in comment:
+            side = comment.get("side", "RIGHT")
+            if "start_line" in comment:
+                start_side = comment.get("start_side", side)
+            if side not in ("LEFT", "RIGHT") or start_side not in ("LEFT", "RIGHT", None):
+                return None, [THREAD_SIDE]
+            line = comment["line"]
+            end = _find_line(lines, side, line)
+            problems = [] if end else [THREAD_LINE]
+            if start_side is not None:
+                start = _find_line(lines, start_side, comment["start_line"])
+                if start is None or end is None or start.hunk != end.hunk:
+                    problems.append(THREAD_START)
+                elif start.position >= end.position:
+                    problems.append(THREAD_ORDER)
+            if problems:
+                return None, [*problems, *([] if end else [THREAD_HUNK])]
+        elif "position" in comment:
+            end = next(
+                (
+                    d
+                    for d in lines
+                    if d.position == comment["position"] and d.kind in (" ", "+", "-")
+                ),
+                None,
+            )
+            if end is None:
+                return None, [THREAD_POSITION, THREAD_HUNK]
+            side = "LEFT" if end.kind == "-" else "RIGHT"
+            line = end.old if side == "LEFT" else end.new
+        else:
+            return None, [THREAD_LINE, THREAD_HUNK]
+        assert end is not None
+        hunk = [d.text for d in lines if d.hunk == end.hunk and d.position <= end.position]
+        return {
+            "path": comment["path"],
+            "line": line,
+            "side": side,
+            "start_line": comment["start_line"] if start else None,
+            "start_side": start_side if start else None,
+            "position": end.position,
+            "diff_hunk": "\n".join(hunk),
+        }, []
+
+    def _new_review(
+        self, repo: Repo, number: int, user: str, state: str, body: str, commit: str
+    ) -> JSON:
+        review = {
+            "id": next(self._ids),
+            "number": number,
+            "user": user,
+            "state": state,
+            "body": body,
+            "commit_id": commit,
+            "submitted_at": None if state == "PENDING" else self._now(),
+        }
+        repo.reviews.setdefault(number, []).append(review)
+        return review
+
+    def _new_review_comment(
+        self,
+        repo: Repo,
+        number: int,
+        review: JSON,
+        user: str,
+        body: str,
+        anchor: JSON,
+        in_reply_to: int | None,
+    ) -> JSON:
+        now = self._now()
+        comment = {
+            **anchor,
+            "id": next(self._ids),
+            "number": number,
+            "review_id": review["id"],
+            "user": user,
+            "body": body,
+            "in_reply_to_id": in_reply_to,
+            "created_at": now,
+            "updated_at": now,
+        }
+        repo.review_comments.setdefault(number, []).append(comment)
+        return comment
+
+    def _visible_comments(self, repo: Repo, number: int) -> list[JSON]:
+        pending = {r["id"] for r in repo.reviews.get(number, []) if r["state"] == "PENDING"}
+        return [c for c in repo.review_comments.get(number, []) if c["review_id"] not in pending]
+
+    def _association(self, repo: Repo, login: str) -> str:
+        return "OWNER" if login == repo.owner else "NONE"
+
+    def _review_json(self, repo: Repo, review: JSON) -> JSON:
+        n, rid = review["number"], review["id"]
+        pr_url = f"{self._repo_url(repo)}/pulls/{n}"
+        html = self._html(f"{repo.owner}/{repo.name}/pull/{n}#pullrequestreview-{rid}")
+        facts = {
+            "id": rid,
+            "node_id": f"PRR_{rid}",
+            "user": self._user_of(review["user"]),
+            "body": review["body"],
+            "state": review["state"],
+            "html_url": html,
+            "pull_request_url": pr_url,
+            "_links": {"html": {"href": html}, "pull_request": {"href": pr_url}},
+            "commit_id": review["commit_id"],
+            "author_association": self._association(repo, review["user"]),
+        }
+        if review["submitted_at"]:
+            facts["submitted_at"] = review["submitted_at"]
+        out: JSON = openapi.fill_component("pull-request-review", facts, self.base_url)
+        return out
+
+    def _review_comment_json(self, repo: Repo, comment: JSON) -> JSON:
+        n, cid = comment["number"], comment["id"]
+        url = f"{self._repo_url(repo)}/pulls/comments/{cid}"
+        pr_url = f"{self._repo_url(repo)}/pulls/{n}"
+        html = self._html(f"{repo.owner}/{repo.name}/pull/{n}#discussion_r{cid}")
+        facts = {
+            "url": url,
+            "pull_request_review_id": comment["review_id"],
+            "id": cid,
+            "node_id": f"PRRC_{cid}",
+            "diff_hunk": comment["diff_hunk"],
+            "path": comment["path"],
+            "position": comment["position"],
+            "original_position": comment["position"],
+            "commit_id": comment["commit_id"],
+            "original_commit_id": comment["commit_id"],
+            "user": self._user_of(comment["user"]),
+            "body": comment["body"],
+            "created_at": comment["created_at"],
+            "updated_at": comment["updated_at"],
+            "html_url": html,
+            "pull_request_url": pr_url,
+            "author_association": self._association(repo, comment["user"]),
+            "_links": {
+                "self": {"href": url},
+                "html": {"href": html},
+                "pull_request": {"href": pr_url},
+            },
+            "start_line": comment["start_line"],
+            "original_start_line": comment["start_line"],
+            "start_side": comment["start_side"],
+            "line": comment["line"],
+            "original_line": comment["line"],
+            "side": comment["side"],
+            "subject_type": "line",
+        }
+        if comment["in_reply_to_id"] is not None:
+            facts["in_reply_to_id"] = comment["in_reply_to_id"]
+        out: JSON = openapi.fill_component("pull-request-review-comment", facts, self.base_url)
+        return out
 
     def _paginate(
         self, path: str, query: dict[str, str], items: list[Any]
@@ -1011,7 +1403,7 @@ class GitHubDouble:
                 )
         n = repo.next_number
         repo.next_number += 1
-        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = self._now()
         pr = {
             "number": n,
             "id": next(self._ids),
@@ -1023,6 +1415,7 @@ class GitHubDouble:
             "base_sha": base_sha,
             "state": "open",
             "draft": bool(body.get("draft", False)),
+            "user": self.login,  # the token's user authors every PR opened through the API
             "maintainer_can_modify": bool(body.get("maintainer_can_modify", False)),
             "created_at": now,
             "updated_at": now,
@@ -1058,7 +1451,7 @@ class GitHubDouble:
 
     def op_pulls_list_files(self, p: JSON, q: JSON, body: Any) -> Any:
         repo, pr = self._pull(p)
-        self._pull_json(repo, pr)  # refreshes head/base shas
+        self._sync_pull(repo, pr)
         base_point = repo.git.merge_base(pr["base_sha"], pr["head_sha"]) or pr["base_sha"]
         files = self._diff_entries(repo, base_point, pr["head_sha"])
         page, headers = self._paginate(
@@ -1073,7 +1466,7 @@ class GitHubDouble:
             raise ApiError(404, "Not Found")
         cid = next(self._ids)
         url = self._repo_url(repo)
-        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = self._now()
         comment = {
             "id": cid,
             "node_id": f"IC_{cid}",
@@ -1153,3 +1546,118 @@ class GitHubDouble:
             "repositories": [self._repo_json(r, "repository") for r in page],
         }
         return 200, out, headers
+
+    def op_pulls_list_reviews(self, p: JSON, q: JSON, body: Any) -> Any:
+        repo, pr = self._pull(p)
+        n = pr["number"]
+        # Someone else's pending review is invisible, as on GitHub.
+        reviews = [
+            r for r in repo.reviews.get(n, []) if r["state"] != "PENDING" or r["user"] == self.login
+        ]
+        page, headers = self._paginate(
+            f"/repos/{repo.owner}/{repo.name}/pulls/{n}/reviews", q, reviews
+        )
+        return 200, [self._review_json(repo, r) for r in page], headers
+
+    def op_pulls_create_review(self, p: JSON, q: JSON, body: Any) -> Any:
+        repo, pr = self._pull(p)
+        self._sync_pull(repo, pr)
+        n = pr["number"]
+        body = body or {}
+        event, text = body.get("event"), body.get("body") or ""
+        comments = body.get("comments", [])
+
+        def reject(message: str) -> ApiError:
+            return ApiError(422, "Unprocessable Entity", [message])
+
+        if event is None and any(
+            r["state"] == "PENDING" and r["user"] == self.login for r in repo.reviews.get(n, [])
+        ):
+            raise reject("User can only have one pending review per pull request")
+        if pr.get("user", self.login) == self.login:
+            if event == "APPROVE":
+                raise reject("Can not approve your own pull request")
+            if event == "REQUEST_CHANGES":
+                raise reject("Can not request changes on your own pull request")
+        if event in ("COMMENT", "REQUEST_CHANGES") and not text and not comments:
+            raise reject("Body can't be blank")
+        commit = body.get("commit_id") or pr["head_sha"]
+        git = repo.git
+        if not (
+            len(commit) == 40
+            and git.object_type(commit) == "commit"
+            and git.is_ancestor(commit, pr["head_sha"])
+            and not git.is_ancestor(commit, pr["base_sha"])
+        ):
+            raise reject("commit_id is not part of the pull request")
+        patches = self._pull_patches(repo, pr, commit) if comments else {}
+        anchors = []
+        for comment in comments:
+            anchor, problems = self._anchor(patches, comment)
+            if anchor is None:
+                # GitHub rejects the whole review and does not say which comment failed.
+                raise reject(_sentence(problems))
+            anchors.append(anchor)
+        state = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}.get(
+            event, "COMMENTED" if event == "COMMENT" else "PENDING"
+        )
+        review = self._new_review(repo, n, self.login, state, text, commit)
+        for comment, anchor in zip(comments, anchors, strict=True):
+            self._new_review_comment(
+                repo, n, review, self.login, comment["body"], {**anchor, "commit_id": commit}, None
+            )
+        return 200, self._review_json(repo, review), {}
+
+    def op_pulls_list_review_comments(self, p: JSON, q: JSON, body: Any) -> Any:
+        repo, pr = self._pull(p)
+        n = pr["number"]
+        comments = self._visible_comments(repo, n)
+        if "since" in q:
+            try:
+                since = dt.datetime.fromisoformat(q["since"].replace("Z", "+00:00"))
+            except ValueError:
+                raise ApiError(422, "Invalid value for since") from None
+            comments = [
+                c
+                for c in comments
+                if dt.datetime.fromisoformat(c["updated_at"].replace("Z", "+00:00")) >= since
+            ]
+        if "sort" in q:
+            key = "updated_at" if q["sort"] == "updated" else "created_at"
+            comments = sorted(comments, key=lambda c: (c[key], c["id"]))
+            if q.get("direction") == "desc":
+                comments.reverse()
+        page, headers = self._paginate(
+            f"/repos/{repo.owner}/{repo.name}/pulls/{n}/comments", q, comments
+        )
+        return 200, [self._review_comment_json(repo, c) for c in page], headers
+
+    def op_code_scanning_upload_sarif(self, p: JSON, q: JSON, body: Any) -> Any:
+        repo = self._repo(p["owner"], p["repo"])
+        doc = _decode_sarif(body["sarif"])
+        sha = body["commit_sha"]
+        if repo.git.object_type(sha) != "commit":
+            raise ApiError(400, f"Invalid request. commit_sha {sha} is not a commit of the repo.")
+        sid = str(uuid.uuid4())
+        extra = ("checkout_uri", "started_at", "tool_name", "validate")
+        repo.sarifs[sid] = {
+            "id": sid,
+            "commit_sha": sha,
+            "ref": body["ref"],
+            "sarif": doc,
+            **{k: body[k] for k in extra if k in body},
+        }
+        url = f"{self._repo_url(repo)}/code-scanning/sarifs/{sid}"
+        return 202, {"id": sid, "url": url}, {}
+
+    def op_code_scanning_get_sarif(self, p: JSON, q: JSON, body: Any) -> Any:
+        repo = self._repo(p["owner"], p["repo"])
+        sid = p["sarif_id"]
+        if sid not in repo.sarifs:
+            raise ApiError(404, "Not Found")
+        url = self._repo_url(repo)
+        out = {
+            "processing_status": "complete",
+            "analyses_url": f"{url}/code-scanning/analyses?sarif_id={sid}",
+        }
+        return 200, out, {}

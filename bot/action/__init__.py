@@ -1,0 +1,1 @@
+"""The GitHub Action: its inputs, the runner's environment and the files it writes back."""

@@ -1,0 +1,1 @@
+"""Pull-request reviews: engine results as inline comments with suggested changes."""

@@ -1,0 +1,60 @@
+"""Run fix-pr over many repositories: one failure never stops the others, and the number of
+open bot pull requests stays under a cap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from github import Github
+
+from bot.fixpr.publish import Outcome, Report, Settings, fix_pr
+from bot.github.client import ApiFailure
+from fixers.pinning.model import Resolver
+
+HAS_OPEN_PR = frozenset({Outcome.OPENED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.BLOCKED})
+
+
+@dataclass
+class SweepReport:
+    reports: list[Report] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (repo, what went wrong)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(r.outcome == outcome for r in self.reports)
+
+
+def sweep(
+    gh: Github,
+    repos: Sequence[str],
+    settings: Settings,
+    resolver: Resolver | None,
+    *,
+    max_open_prs: int,
+    on_repo: Callable[[Report], None] | None = None,
+    calls: Callable[[], int] | None = None,
+) -> SweepReport:
+    """``max_open_prs``: open bot PRs this run may have among the repositories it visits
+    (existing ones count; 0 means no new PR). ``calls`` reads a request counter, to record
+    each repository's cost."""
+    out = SweepReport()
+    open_now = 0
+
+    def may_open() -> bool:
+        return open_now < max_open_prs
+
+    for name in repos:
+        before = calls() if calls else 0
+        try:
+            report = fix_pr(gh, name, settings, resolver, may_open=may_open)
+        except ApiFailure as exc:
+            out.failures.append((name, str(exc)))
+            continue
+        if calls:
+            report.calls = calls() - before
+        if report.outcome in HAS_OPEN_PR and report.pr_number is not None:
+            open_now += 1
+        out.reports.append(report)
+        if on_repo is not None:
+            on_repo(report)
+    return out

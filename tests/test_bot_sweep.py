@@ -1,0 +1,107 @@
+"""sweep mode end to end: an organisation of 25 repositories over 3 shards."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.fixpr.publish import Outcome, Settings
+from bot.sweep.repos import Candidate, list_repositories, select
+from bot.sweep.run import sweep
+from bot.sweep.shard import in_shard, matrix, parse_shard
+from tests.bot_support import client
+from tests.github_double import GitHubDouble, fixtures
+
+github = fixtures.github
+
+DOCKERFILE = b"FROM python:3.12-slim\nCOPY . /app\nCMD python /app/main.py\n"
+
+
+def make_org(double: GitHubDouble, n: int = 25) -> list[str]:
+    names = []
+    for i in range(n):
+        files = {"Dockerfile": DOCKERFILE} if i % 5 else {"README.md": b"# docs only\n"}
+        double.create_repo("acme", f"svc-{i:02d}", files, owner_type="Organization")
+        names.append(f"acme/svc-{i:02d}")
+    return names
+
+
+def test_selection_skips_archived_disabled_forks_and_filters() -> None:
+    found = [
+        Candidate("acme/a"),
+        Candidate("acme/b", archived=True),
+        Candidate("acme/c", disabled=True),
+        Candidate("acme/d", fork=True),
+        Candidate("acme/legacy-x"),
+    ]
+    assert [c.full_name for c in select(found)] == ["acme/a", "acme/legacy-x"]
+    assert [c.full_name for c in select(found, ["!acme/legacy-*"])] == ["acme/a"]
+    assert [c.full_name for c in select(found, ["acme/leg*"])] == ["acme/legacy-x"]
+
+
+def test_shards_cover_every_repository_once() -> None:
+    names = [f"acme/r{i}" for i in range(100)]
+    shards = [in_shard(names, (i, 3)) for i in (1, 2, 3)]
+    assert sorted(n for shard in shards for n in shard) == sorted(names)
+    assert all(shards)
+    plan = matrix(names, 3)
+    assert [e["shard"] for e in plan["include"]] == ["1/3", "2/3", "3/3"]  # type: ignore[index]
+    assert parse_shard("2/3") == (2, 3)
+
+
+def test_org_sweep_over_three_shards_respects_the_cap(github: GitHubDouble) -> None:
+    names = make_org(github)
+    gh = client(github)
+    listed = [c.full_name for c in select(list_repositories(gh, "acme"))]
+    assert listed == sorted(names)
+    settings = Settings()
+    reports = []
+    for i in (1, 2, 3):
+        shard = in_shard(listed, (i, 3))
+        result = sweep(gh, shard, settings, None, max_open_prs=6)
+        assert not result.failures
+        reports += result.reports
+        opened = result.count(Outcome.OPENED)
+        assert opened <= 6
+    assert sorted(r.repo for r in reports) == sorted(names)
+    prs = {n: github.pulls("acme", n.split("/")[1]) for n in names}
+    assert all(len(p) <= 1 for p in prs.values())
+    docs_only = {f"acme/svc-{i:02d}" for i in range(0, 25, 5)}
+    assert all(not prs[n] for n in docs_only)
+    capped = [r for r in reports if r.outcome == Outcome.CAPPED]
+    opened = [r for r in reports if r.outcome == Outcome.OPENED]
+    assert len(opened) + len(capped) == 20 and len(opened) <= 18
+
+
+def test_rerun_of_an_unchanged_org_costs_a_few_reads_per_repository(github: GitHubDouble) -> None:
+    names = make_org(github, 6)
+    gh = client(github)
+    sweep(gh, names, Settings(), None, max_open_prs=10)
+    before = len(github.requests)
+    again = sweep(gh, names, Settings(), None, max_open_prs=10)
+    assert {r.outcome for r in again.reports} <= {Outcome.UNCHANGED, Outcome.CLEAN}
+    per_repo = (len(github.requests) - before) / len(names)
+    assert per_repo <= 5, per_repo
+
+
+def test_sweep_cli_plan_prints_a_matrix(github: GitHubDouble, tmp_path: Path) -> None:
+    make_org(github, 7)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GITHUB_TOKEN": github.token,
+        "GITHUB_API_URL": github.base_url,
+        "GITHUB_OUTPUT": str(tmp_path / "out"),
+        "CONTAINER_BP_OFFLINE": "1",
+        "CONTAINER_BP_GITHUB_THROTTLE": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "sweep", "plan", "--org", "acme", "--shards", "3"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert sum(e["repositories"] for e in plan["include"]) == 7
+    assert (tmp_path / "out").read_text().startswith("matrix={")
+    assert github.token not in done.stdout + done.stderr
