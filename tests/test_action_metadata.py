@@ -40,6 +40,7 @@ NON_DEFAULTS = {
     "sarif-file": "out.sarif",
     "upload-sarif": "True",
     "shard": "2/3",
+    "state-file": ".container-bp-state.json",
 }
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.fixpr.publish import Outcome, Settings
+from bot.github.memo import Memory
 from bot.sweep.repos import Candidate, list_repositories, select
 from bot.sweep.run import sweep
 from bot.sweep.shard import in_shard, matrix, parse_shard
@@ -105,3 +106,34 @@ def test_sweep_cli_plan_prints_a_matrix(github: GitHubDouble, tmp_path: Path) ->
     assert sum(e["repositories"] for e in plan["include"]) == 7
     assert (tmp_path / "out").read_text().startswith("matrix={")
     assert github.token not in done.stdout + done.stderr
+
+
+def test_remembered_unchanged_repositories_cost_no_rate_limit(
+    github: GitHubDouble, tmp_path: Path
+) -> None:
+    names = make_org(github, 6)
+    gh = client(github)
+    state = tmp_path / "state.json"
+    first = sweep(gh, names, Settings(), None, max_open_prs=10, memory=Memory(state))
+    assert state.is_file() and not first.failures
+    used = github.rate_used
+    again = sweep(gh, names, Settings(), None, max_open_prs=10, memory=Memory(state))
+    assert github.rate_used == used  # every request was a 304
+    assert [r.outcome for r in again.reports] == [
+        Outcome.UNCHANGED if r.pr_number else Outcome.CLEAN for r in first.reports
+    ]
+    assert [r.pr_number for r in again.reports] == [r.pr_number for r in first.reports]
+    # A change on one base: only that repository is read again, and its PR is updated.
+    github.commit_files("acme", "svc-01", "main", {"b/Dockerfile": DOCKERFILE})
+    third = sweep(gh, names, Settings(), None, max_open_prs=10, memory=Memory(state))
+    outcomes = {r.repo: r.outcome for r in third.reports}
+    assert outcomes.pop("acme/svc-01") == Outcome.UPDATED
+    assert set(outcomes.values()) <= {Outcome.UNCHANGED, Outcome.CLEAN}
+
+
+def test_a_damaged_state_file_is_an_empty_memory(github: GitHubDouble, tmp_path: Path) -> None:
+    names = make_org(github, 2)
+    state = tmp_path / "state.json"
+    state.write_text("{not json")
+    result = sweep(client(github), names, Settings(), None, max_open_prs=10, memory=Memory(state))
+    assert not result.failures and json.loads(state.read_text())["format"] == 1

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.sweep.shard import ShardError, parse_shard
+
 # Input name -> its default in action.yml, verbatim.
 DEFAULTS: Mapping[str, str] = {
     "github-token": "${{ github.token }}",
@@ -32,6 +34,7 @@ DEFAULTS: Mapping[str, str] = {
     "sarif-file": "",
     "upload-sarif": "false",
     "shard": "",
+    "state-file": "",
 }
 MODES = ("auto", "fix-pr", "review", "report", "sweep")
 # Values of these inputs never appear in messages.
@@ -62,6 +65,7 @@ class ActionInputs:
     sarif_file: str | None
     upload_sarif: bool
     shard: tuple[int, int] | None
+    state_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,10 +150,10 @@ def _shard(env: Mapping[str, str]) -> tuple[int, int] | None:
     value = raw_input(env, "shard")
     if not value:
         return None
-    match = re.fullmatch(r"([0-9]+)\s*/\s*([0-9]+)", value)
-    if match is None or not 1 <= int(match[1]) <= int(match[2]):
-        raise _fail("shard", value, "must be K/N with 1 <= K <= N, such as 1/3")
-    return int(match[1]), int(match[2])
+    try:
+        return parse_shard(value)
+    except ShardError:
+        raise _fail("shard", value, "must be K/N with 1 <= K <= N, such as 1/3") from None
 
 
 def read_inputs(env: Mapping[str, str]) -> ActionInputs:
@@ -170,6 +174,7 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         sarif_file=_optional(env, "sarif-file"),
         upload_sarif=_bool(env, "upload-sarif"),
         shard=_shard(env),
+        state_file=_optional(env, "state-file"),
     )
 
 

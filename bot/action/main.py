@@ -25,6 +25,7 @@ from bot.action.outputs import annotation_lines, append_summary, mask, set_outpu
 from bot.analyse import Options, analyse, config_from
 from bot.fixpr.publish import BRANCH, Report, Settings, fix_pr
 from bot.github.client import ApiFailure, connect, install_redaction, redact
+from bot.github.memo import Memory
 from bot.github.sarif_upload import upload_sarif
 from bot.github.snapshot import RepoSnapshot
 from bot.report import render
@@ -83,7 +84,9 @@ def _dispatch(mode: str, inputs: ActionInputs, runner: RunnerEnv) -> Outputs:
     gh = connect(runner.api_url, inputs.token)
     resolver = _resolver()
     if mode == "fix-pr":
-        report = fix_pr(gh, runner.repository, _settings(inputs, runner), resolver)
+        memory = _memory(inputs)
+        report = fix_pr(gh, runner.repository, _settings(inputs, runner), resolver, memory=memory)
+        memory.save()
         return _from_fix_reports([report], mode)
     if mode == "review":
         return _review(gh, inputs, runner, resolver)
@@ -94,6 +97,10 @@ def _dispatch(mode: str, inputs: ActionInputs, runner: RunnerEnv) -> Outputs:
 
 def _resolver() -> Resolver:
     return RegistryResolver(offline=None)  # CONTAINER_BP_OFFLINE decides
+
+
+def _memory(inputs: ActionInputs) -> Memory:
+    return Memory(Path(inputs.state_file) if inputs.state_file else None)
 
 
 def _options(inputs: ActionInputs) -> Options:

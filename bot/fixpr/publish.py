@@ -24,6 +24,7 @@ from bot.analyse import Options, analyse, changes, config_from
 from bot.fixpr.body import pr_body, pr_title
 from bot.fixpr.state import MARKER_START, PrState, decode, encode, fixes_digest
 from bot.github.client import ApiFailure, failure
+from bot.github.memo import Memory, RepoMemo
 from bot.github.snapshot import RepoSnapshot
 from fixers.config import ConfigError
 from fixers.pinning.model import Resolver
@@ -79,6 +80,9 @@ class Report:
     files_changed: int = 0
     detail: str = ""
     calls: int = 0  # API requests this repository cost (filled by callers that count)
+    base: str = ""
+    base_sha: str = ""
+    ref_etag: str = ""  # of the base ref, for the next run's conditional request
 
 
 class _Moved(Exception):
@@ -92,15 +96,83 @@ def fix_pr(
     resolver: Resolver | None,
     *,
     may_open: Callable[[], bool] = lambda: True,
+    memory: Memory | None = None,
 ) -> Report:
-    """Bring the bot PR of ``full_name`` in line with what the engine would fix now."""
+    """Bring the bot PR of ``full_name`` in line with what the engine would fix now. With a
+    ``memory`` of the last run, an unchanged base costs one free (304) request."""
+    memo = memory.get(full_name) if memory is not None else None
+    if (
+        memo is not None
+        and memo.version == settings.fingerprint()
+        and settings.base
+        in (
+            None,
+            memo.base,
+        )
+    ):
+        sha, _ = _base_ref(gh, f"/repos/{full_name}", memo.base, memo.ref_etag)
+        if sha is None:  # 304 Not Modified: the base has not moved
+            return Report(
+                full_name,
+                Outcome(memo.outcome),
+                pr_number=memo.pr_number,
+                pr_url=memo.pr_url,
+                detail="base unchanged since the last run (not modified)",
+            )
     last: Exception | None = None
     for _ in range(ATTEMPTS):
         try:
-            return _attempt(gh, full_name, settings, resolver, may_open)
+            report = _attempt(gh, full_name, settings, resolver, may_open)
         except _Moved as exc:
             last = exc
+            continue
+        if memory is not None:
+            memory.put(full_name, _memo(report, settings))
+        return report
     raise ApiFailure(f"update {full_name}", None, f"branch kept moving ({last})")
+
+
+# What a repository's outcome will be on the next run if its base has not moved.
+_SETTLED = {
+    Outcome.OPENED: Outcome.UNCHANGED,
+    Outcome.UPDATED: Outcome.UNCHANGED,
+    Outcome.UNCHANGED: Outcome.UNCHANGED,
+    Outcome.CLEAN: Outcome.CLEAN,
+    Outcome.CLOSED: Outcome.CLEAN,
+    Outcome.DECLINED: Outcome.DECLINED,
+}
+
+
+def _memo(report: Report, settings: Settings) -> RepoMemo | None:
+    settled = _SETTLED.get(report.outcome)
+    if settled is None or not report.ref_etag:
+        return None  # blocked, capped, dry run, skipped: look again next time
+    return RepoMemo(
+        base=report.base,
+        base_sha=report.base_sha,
+        ref_etag=report.ref_etag,
+        version=settings.fingerprint(),
+        outcome=str(settled),
+        pr_number=None if settled == Outcome.CLEAN else report.pr_number,
+        pr_url=None if settled == Outcome.CLEAN else report.pr_url,
+    )
+
+
+def _base_ref(gh: Github, repo_url: str, base: str, etag: str = "") -> tuple[str | None, str]:
+    """The base branch's head and the ETag of that answer; (None, etag) when GitHub says it
+    has not changed since ``etag`` (a 304, free of rate-limit cost)."""
+    headers = {"If-None-Match": etag} if etag else None
+    try:
+        answer, data = gh.requester.requestJsonAndCheck(
+            "GET", f"{repo_url}/git/ref/heads/{base}", headers=headers
+        )
+    except GithubException as exc:
+        if exc.status == 404:
+            return "", ""
+        raise failure(f"read branch {base} of {repo_url.removeprefix('/repos/')}", exc) from exc
+    if data is None:
+        return None, etag
+    return str(data["object"]["sha"]), str(answer.get("etag", ""))
 
 
 @dataclass
@@ -154,10 +226,11 @@ def _attempt(
         report.detail = "archived (read-only)"
         return report
     base = settings.base or repo.default_branch
-    base_sha = _ref_sha(repo, base)
-    if base_sha is None:
+    base_sha, report.ref_etag = _base_ref(gh, repo.url, base)
+    if not base_sha:
         report.detail = f"no branch {base!r}"
         return report
+    report.base, report.base_sha = base, base_sha
     prs = _bot_prs(repo, settings.branch, base)
     version = settings.fingerprint()
     state = decode(prs.open.body) if prs.open is not None else None

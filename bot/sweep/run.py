@@ -10,6 +10,7 @@ from github import Github
 
 from bot.fixpr.publish import Outcome, Report, Settings, fix_pr
 from bot.github.client import ApiFailure
+from bot.github.memo import Memory
 from fixers.pinning.model import Resolver
 
 HAS_OPEN_PR = frozenset({Outcome.OPENED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.BLOCKED})
@@ -33,6 +34,7 @@ def sweep(
     max_open_prs: int,
     on_repo: Callable[[Report], None] | None = None,
     calls: Callable[[], int] | None = None,
+    memory: Memory | None = None,
 ) -> SweepReport:
     """``max_open_prs``: open bot PRs this run may have among the repositories it visits
     (existing ones count; 0 means no new PR). ``calls`` reads a request counter, to record
@@ -46,10 +48,13 @@ def sweep(
     for name in repos:
         before = calls() if calls else 0
         try:
-            report = fix_pr(gh, name, settings, resolver, may_open=may_open)
+            report = fix_pr(gh, name, settings, resolver, may_open=may_open, memory=memory)
         except ApiFailure as exc:
             out.failures.append((name, str(exc)))
             continue
+        finally:
+            if memory is not None:
+                memory.save()  # after each repository: an interrupted sweep keeps what it did
         if calls:
             report.calls = calls() - before
         if report.outcome in HAS_OPEN_PR and report.pr_number is not None:
