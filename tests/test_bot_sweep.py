@@ -137,3 +137,12 @@ def test_a_damaged_state_file_is_an_empty_memory(github: GitHubDouble, tmp_path:
     state.write_text("{not json")
     result = sweep(client(github), names, Settings(), None, max_open_prs=10, memory=Memory(state))
     assert not result.failures and json.loads(state.read_text())["format"] == 1
+
+
+def test_sweep_stops_before_the_rate_limit_runs_out(github: GitHubDouble) -> None:
+    names = make_org(github, 8)
+    github.rate_limit = 60
+    result = sweep(client(github), names, Settings(), None, max_open_prs=10, reserve=20)
+    assert result.deferred and not result.failures
+    assert [r.repo for r in result.reports] + result.deferred == names
+    assert github.rate_used <= github.rate_limit  # never ran into the wall

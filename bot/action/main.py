@@ -191,6 +191,12 @@ def _sweep(gh: object, inputs: ActionInputs, runner: RunnerEnv, resolver: Resolv
     report = sweep(gh, names, _settings(inputs, runner), resolver, max_open_prs=inputs.max_open_prs)
     out = _from_fix_reports(report.reports, "sweep")
     out.failed += [f"{repo}: {why}" for repo, why in report.failures]
+    if report.deferred:
+        out.summary += (
+            f"\nRate limit nearly spent: {len(report.deferred)} repositories are left for the"
+            f" next run: {', '.join(report.deferred)}.\n"
+        )
+        print(f"::warning title=container-bp::{len(report.deferred)} repositories deferred")
     return out
 
 

@@ -104,6 +104,13 @@ def main(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
     except (ApiFailure, ShardError) as exc:
         print(f"container-bp: {redact(str(exc))}", file=sys.stderr)
         return 2
+    if result.deferred:
+        print(
+            f"container-bp: rate limit nearly spent: {len(result.deferred)} repositories left"
+            f" for the next run ({', '.join(result.deferred[:5])}"
+            f"{', ...' if len(result.deferred) > 5 else ''})",
+            file=sys.stderr,
+        )
     for repo, why in result.failures:
         print(f"container-bp: {repo}: {redact(why)}", file=sys.stderr)
     return 1 if result.failures else 0

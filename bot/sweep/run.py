@@ -13,6 +13,8 @@ from bot.github.client import ApiFailure
 from bot.github.memo import Memory
 from fixers.pinning.model import Resolver
 
+# Requests kept back for the rest of the job (and other jobs sharing the token).
+RATE_RESERVE = 100
 HAS_OPEN_PR = frozenset({Outcome.OPENED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.BLOCKED})
 
 
@@ -20,6 +22,7 @@ HAS_OPEN_PR = frozenset({Outcome.OPENED, Outcome.UPDATED, Outcome.UNCHANGED, Out
 class SweepReport:
     reports: list[Report] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (repo, what went wrong)
+    deferred: list[str] = field(default_factory=list)  # not visited: rate limit nearly spent
 
     def count(self, outcome: Outcome) -> int:
         return sum(r.outcome == outcome for r in self.reports)
@@ -35,17 +38,23 @@ def sweep(
     on_repo: Callable[[Report], None] | None = None,
     calls: Callable[[], int] | None = None,
     memory: Memory | None = None,
+    reserve: int = RATE_RESERVE,
 ) -> SweepReport:
     """``max_open_prs``: open bot PRs this run may have among the repositories it visits
     (existing ones count; 0 means no new PR). ``calls`` reads a request counter, to record
-    each repository's cost."""
+    each repository's cost. When fewer than ``reserve`` requests of the rate limit are left,
+    the remaining repositories are deferred to the next run rather than left half-done."""
     out = SweepReport()
     open_now = 0
 
     def may_open() -> bool:
         return open_now < max_open_prs
 
-    for name in repos:
+    for index, name in enumerate(repos):
+        remaining, _ = gh.rate_limiting  # from the last answer's headers: no request
+        if remaining < reserve:
+            out.deferred = list(repos[index:])
+            break
         before = calls() if calls else 0
         try:
             report = fix_pr(gh, name, settings, resolver, may_open=may_open, memory=memory)
