@@ -220,3 +220,16 @@ def test_expired_token_is_a_clear_error_without_the_token(
         fix_pr(gh, FULL, SETTINGS, None)
     assert "401" in str(caught.value) and "Bad credentials" in str(caught.value)
     assert github.token not in str(caught.value) and github.token not in caplog.text
+
+
+def test_merged_pr_with_a_human_commit_does_not_block_the_next_one(github: GitHubDouble) -> None:
+    github.create_repo(OWNER, NAME, {"Dockerfile": DOCKERFILE})
+    run(github)
+    human = github.commit_files(OWNER, NAME, BRANCH, {"NOTES.md": b"keep me\n"})
+    github.commit_files(OWNER, NAME, "main", github.repo_files(OWNER, NAME, BRANCH))
+    pr = github.pulls(OWNER, NAME)[0]
+    pr.update(state="closed", merged_at="2026-11-23T12:00:00Z", head_sha=human)
+    github.commit_files(OWNER, NAME, "main", {"worker/Dockerfile": DOCKERFILE})
+    report = run(github)
+    assert report.outcome == Outcome.OPENED  # type: ignore[attr-defined]
+    assert github.git(OWNER, NAME).is_ancestor(human, str(branch_sha(github)))

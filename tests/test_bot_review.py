@@ -122,3 +122,36 @@ def test_502_before_posting_is_retried_once(github: GitHubDouble) -> None:
     report = review_pr(client(github), FULL, number, Options(), None)
     assert report.review_id is not None
     assert len(github.reviews(OWNER, NAME, number)) == 1
+
+
+def test_comments_whose_finding_is_gone_are_deleted_unless_answered(
+    github: GitHubDouble,
+) -> None:
+    number = open_pr(github, HEAD)
+    first = review_pr(client(github), FULL, number, Options(), None)
+    assert len(first.posted) >= 2
+    comments = github.review_comments(OWNER, NAME, number)
+    answered = next(c for c in comments if "CBP110" in str(c["body"]))
+    github.add_review_comment(
+        OWNER, NAME, number, "api/Dockerfile", int(answered["line"]), "We need the lists.",
+        in_reply_to=int(answered["id"]),
+    )  # fmt: skip
+    # The author fixes everything by hand: every finding is gone.
+    assert first.result is not None
+    fixed = next(r.fixed for r in first.result.files if r.source_path == "api/Dockerfile")
+    assert fixed is not None
+    github.commit_files(OWNER, NAME, "feature", {"api/Dockerfile": fixed.encode()})
+    again = review_pr(client(github), FULL, number, Options(), None)
+    assert again.removed == len(first.posted) - 1 and not again.posted
+    left = github.review_comments(OWNER, NAME, number)
+    assert {int(c["id"]) for c in left if "container-bp:fp=" in str(c["body"])} == {
+        int(answered["id"])
+    }
+    assert any(c["body"] == "We need the lists." for c in left)
+
+
+def test_paths_narrow_the_review(github: GitHubDouble) -> None:
+    number = open_pr(github, HEAD)
+    report = review_pr(client(github), FULL, number, Options(), None, paths=("deploy",))
+    assert report.result is None and not report.posted
+    assert github.reviews(OWNER, NAME, number) == []

@@ -7,10 +7,13 @@ against github.com, GitHub Enterprise Server (``GITHUB_API_URL``) or a local API
 from __future__ import annotations
 
 import os
+import posixpath
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from github import Github
 
 from bot.action.inputs import (
     ActionInputs,
@@ -29,11 +32,13 @@ from bot.github.memo import Memory
 from bot.github.sarif_upload import upload_sarif
 from bot.github.snapshot import RepoSnapshot
 from bot.report import render
+from bot.review.publish import review_pr
 from bot.summary import job_summary
-from bot.sweep.repos import list_repositories, select
+from bot.sweep.repos import sweep_names
 from bot.sweep.run import sweep
 from bot.sweep.shard import in_shard
 from fixers.config import ConfigError
+from fixers.engine import allowed
 from fixers.model import Finding
 from fixers.pinning.model import Resolver
 from fixers.pinning.resolver import RegistryResolver
@@ -48,6 +53,7 @@ class Outputs:
     summary: str = ""
     extra_annotations: list[Finding] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    analysed: bool = True  # False: every repository was skipped as unchanged
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
@@ -103,6 +109,13 @@ def _memory(inputs: ActionInputs) -> Memory:
     return Memory(Path(inputs.state_file) if inputs.state_file else None)
 
 
+def _paths(inputs: ActionInputs) -> tuple[str, ...]:
+    """Repository-relative folders ("" for all): `.`, `./x` and `x/` mean what they say."""
+    cleaned = tuple(posixpath.normpath(p).strip("/") for p in inputs.paths)
+    cleaned = tuple("" if p == "." else p for p in cleaned)
+    return cleaned or ("",)
+
+
 def _options(inputs: ActionInputs) -> Options:
     return Options(fix=True, unsafe=inputs.unsafe_fixes, pin_digests=inputs.pin_digests)
 
@@ -117,13 +130,13 @@ def _settings(inputs: ActionInputs, runner: RunnerEnv) -> Settings:
         dry_run=inputs.dry_run,
         options=_options(inputs),
         config_path=inputs.config,
-        paths=tuple(p.strip("/").removeprefix(".").strip("/") for p in inputs.paths) or ("",),
+        paths=_paths(inputs),
         branch=BRANCH,
     )
 
 
 def _from_fix_reports(reports: list[Report], mode: str) -> Outputs:
-    out = Outputs()
+    out = Outputs(analysed=not reports or any(r.result is not None for r in reports))
     for report in reports:
         if report.result is not None:
             out.result.files += report.result.files
@@ -141,12 +154,7 @@ def _from_fix_reports(reports: list[Report], mode: str) -> Outputs:
     return out
 
 
-def _review(gh: object, inputs: ActionInputs, runner: RunnerEnv, resolver: Resolver) -> Outputs:
-    from github import Github
-
-    from bot.review.publish import review_pr
-
-    assert isinstance(gh, Github)
+def _review(gh: Github, inputs: ActionInputs, runner: RunnerEnv, resolver: Resolver) -> Outputs:
     event = load_event(runner.event_path)
     pull = event.get("pull_request") or {}
     number = pull.get("number")
@@ -158,7 +166,7 @@ def _review(gh: object, inputs: ActionInputs, runner: RunnerEnv, resolver: Resol
     post = not inputs.dry_run and not (fork and runner.event_name == "pull_request")
     report = review_pr(
         gh, runner.repository, number, _options(inputs), resolver,
-        config_path=inputs.config, post=post,
+        config_path=inputs.config, post=post, paths=_paths(inputs),
     )  # fmt: skip
     out = Outputs()
     if report.result is not None:
@@ -183,12 +191,12 @@ def _findings_at(result: RunResult, path: str, line: int) -> list[Finding]:
     return [f for r in result.files if r.source_path == path for f in r.findings if f.line == line]
 
 
-def _sweep(gh: object, inputs: ActionInputs, runner: RunnerEnv, resolver: Resolver) -> Outputs:
-    from github import Github
-
-    assert isinstance(gh, Github)
+def _sweep(gh: Github, inputs: ActionInputs, runner: RunnerEnv, resolver: Resolver) -> Outputs:
     names = sweep_targets(gh, inputs, runner)
-    report = sweep(gh, names, _settings(inputs, runner), resolver, max_open_prs=inputs.max_open_prs)
+    report = sweep(
+        gh, names, _settings(inputs, runner), resolver,
+        max_open_prs=inputs.max_open_prs, memory=_memory(inputs),
+    )  # fmt: skip
     out = _from_fix_reports(report.reports, "sweep")
     out.failed += [f"{repo}: {why}" for repo, why in report.failures]
     if report.deferred:
@@ -200,20 +208,9 @@ def _sweep(gh: object, inputs: ActionInputs, runner: RunnerEnv, resolver: Resolv
     return out
 
 
-def sweep_targets(gh: object, inputs: ActionInputs, runner: RunnerEnv) -> list[str]:
-    """Repositories of this sweep (and shard): explicit names, else the org's or the
-    installation's, filtered by ``repos`` patterns; the current repository when neither."""
-    from github import Github
-
-    assert isinstance(gh, Github)
-    explicit = [r for r in inputs.repos if not any(ch in r for ch in "*?[!")]
-    if explicit and len(explicit) == len(inputs.repos):
-        names = sorted(explicit)
-    elif inputs.org or inputs.repos:
-        names = [c.full_name for c in select(list_repositories(gh, inputs.org), inputs.repos)]
-    else:
-        names = [runner.repository]
-    return in_shard(names, inputs.shard)
+def sweep_targets(gh: Github, inputs: ActionInputs, runner: RunnerEnv) -> list[str]:
+    """Repositories of this sweep and shard (the current repository when no org or repos)."""
+    return in_shard(sweep_names(gh, inputs.org, inputs.repos, runner.repository), inputs.shard)
 
 
 def _report(inputs: ActionInputs, runner: RunnerEnv) -> Outputs:
@@ -228,15 +225,16 @@ def _report(inputs: ActionInputs, runner: RunnerEnv) -> Outputs:
         gh = connect(runner.api_url, inputs.token)
         source = RepoSnapshot(gh.get_repo(runner.repository), runner.sha)
     config = config_from(source, inputs.config)
-    paths = tuple(p.strip("/").removeprefix(".").strip("/") for p in inputs.paths) or ("",)
-    result = analyse(source, config, options, None, under=paths)
+    result = analyse(source, config, options, None, under=_paths(inputs))
     out = Outputs(result=result)
     sarif = render("sarif", result)
     if inputs.sarif_file or inputs.upload_sarif:
         target = Path(inputs.sarif_file or "container-bp.sarif")
         target.write_text(sarif, encoding="utf-8")
         out.values["sarif-file"] = str(target)
-    if inputs.upload_sarif:
+    if inputs.upload_sarif and inputs.dry_run:
+        out.summary += "Dry run: the SARIF report was not uploaded.\n"
+    elif inputs.upload_sarif:
         gh = connect(runner.api_url, inputs.token)
         sarif_id = upload_sarif(gh, runner.repository, runner.sha, runner.ref, sarif)
         out.summary += f"SARIF uploaded to code scanning (id {sarif_id}).\n"
@@ -246,9 +244,9 @@ def _report(inputs: ActionInputs, runner: RunnerEnv) -> Outputs:
 def _publish(out: Outputs, inputs: ActionInputs, runner: RunnerEnv, mode: str) -> None:
     result = out.result
     findings = [f for r in result.files for f in r.findings]
-    fixable = sum(1 for f in findings if f.fix is not None)
-    out.values.setdefault("findings", str(len(findings)))
-    out.values.setdefault("fixable", str(fixable))
+    fixable = sum(1 for f in findings if f.fix and allowed(f.fix_safety, inputs.unsafe_fixes))
+    out.values.setdefault("findings", str(len(findings)) if out.analysed else "")
+    out.values.setdefault("fixable", str(fixable) if out.analysed else "")
     out.values.setdefault("pr-number", "")
     out.values.setdefault("pr-url", "")
     out.values.setdefault("sarif-file", "")

@@ -101,6 +101,7 @@ def fix_pr(
     """Bring the bot PR of ``full_name`` in line with what the engine would fix now. With a
     ``memory`` of the last run, an unchanged base costs one free (304) request."""
     memo = memory.get(full_name) if memory is not None else None
+    known: tuple[str, str, str] | None = None  # (base, head, ETag) read on the way
     if (
         memo is not None
         and memo.version == settings.fingerprint()
@@ -110,7 +111,7 @@ def fix_pr(
             memo.base,
         )
     ):
-        sha, _ = _base_ref(gh, f"/repos/{full_name}", memo.base, memo.ref_etag)
+        sha, etag = _base_ref(gh, f"/repos/{full_name}", memo.base, memo.ref_etag)
         if sha is None:  # 304 Not Modified: the base has not moved
             return Report(
                 full_name,
@@ -119,12 +120,13 @@ def fix_pr(
                 pr_url=memo.pr_url,
                 detail="base unchanged since the last run (not modified)",
             )
+        known = (memo.base, sha, etag)
     last: Exception | None = None
     for _ in range(ATTEMPTS):
         try:
-            report = _attempt(gh, full_name, settings, resolver, may_open)
+            report = _attempt(gh, full_name, settings, resolver, may_open, known)
         except _Moved as exc:
-            last = exc
+            last, known = exc, None  # start over from a fresh read
             continue
         if memory is not None:
             memory.put(full_name, _memo(report, settings))
@@ -216,6 +218,7 @@ def _attempt(
     settings: Settings,
     resolver: Resolver | None,
     may_open: Callable[[], bool],
+    known: tuple[str, str, str] | None = None,
 ) -> Report:
     try:
         repo = gh.get_repo(full_name)
@@ -226,7 +229,11 @@ def _attempt(
         report.detail = "archived (read-only)"
         return report
     base = settings.base or repo.default_branch
-    base_sha, report.ref_etag = _base_ref(gh, repo.url, base)
+    base_sha: str | None
+    if known is not None and known[0] == base:
+        base_sha, report.ref_etag = known[1], known[2]
+    else:
+        base_sha, report.ref_etag = _base_ref(gh, repo.url, base)
     if not base_sha:
         report.detail = f"no branch {base!r}"
         return report
@@ -260,7 +267,7 @@ def _attempt(
             return report
         if settings.dry_run:
             return _report(report, Outcome.DRY_RUN, prs.open, "would close: nothing left to fix")
-        _close(repo, prs.open, state, base_sha, version)
+        _close(gh, repo, prs.open, state, base_sha, version)
         return _report(report, Outcome.CLOSED, prs.open, "nothing left to fix")
 
     digest = fixes_digest(fixed)
@@ -288,8 +295,10 @@ def _attempt(
         return _report(report, Outcome.UNCHANGED, prs.open, "same fixes")
 
     branch_sha = _ref_sha(repo, settings.branch)
-    ours = latest.head_sha if latest is not None else None
-    if branch_sha is not None and branch_sha != ours:
+    ours = {latest.head_sha} if latest is not None else set()
+    if prs.open is None and prs.latest is not None and prs.latest.merged_at:
+        ours.add(prs.latest.head.sha)  # merged as it stood: its commits are in the base now
+    if branch_sha is not None and branch_sha not in ours:
         return _blocked(repo, prs.open, state, branch_sha, settings, report)
     if settings.dry_run:
         return _report(report, Outcome.DRY_RUN, prs.open, f"would change {len(fixed)} files")
@@ -301,7 +310,7 @@ def _attempt(
     if not parents or latest is None or latest.base_sha != base_sha:
         parents.append(base_sha)
     commit = _commit(gh, repo, snapshot, fixed, parents, result)
-    _move_branch(repo, settings.branch, branch_sha, commit)
+    _move_branch(gh, repo, settings.branch, branch_sha, commit)
     new_state = PrState(base_sha=base_sha, fixes_digest=digest, version=version, head_sha=commit)
     if prs.open is not None:
         _edit(prs.open, result, new_state, settings)
@@ -358,13 +367,15 @@ def _message(result: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _move_branch(repo: Repository, branch: str, old: str | None, new: str) -> None:
+def _move_branch(gh: Github, repo: Repository, branch: str, old: str | None, new: str) -> None:
     """Fast-forward only: GitHub refuses when the branch moved since we read it."""
     try:
         if old is None:
             repo.create_git_ref(f"refs/heads/{branch}", new)
         else:
-            repo.get_git_ref(f"heads/{branch}").edit(new, force=False)
+            gh.requester.requestJsonAndCheck(
+                "PATCH", f"{repo.url}/git/refs/heads/{branch}", input={"sha": new, "force": False}
+            )
         return
     except GithubException as exc:
         if exc.status in (409, 422):  # not a fast-forward (moved), or a conflict
@@ -428,7 +439,12 @@ def _label(repo: Repository, pr: PullRequest, labels: tuple[str, ...]) -> None:
 
 
 def _close(
-    repo: Repository, pr: PullRequest, state: PrState | None, base_sha: str, version: str
+    gh: Github,
+    repo: Repository,
+    pr: PullRequest,
+    state: PrState | None,
+    base_sha: str,
+    version: str,
 ) -> None:
     """Close with a comment, mark it closed by the bot, and drop the branch if it is ours."""
     closed = PrState(
@@ -449,7 +465,7 @@ def _close(
     if state is not None and pr.head.sha == state.head_sha:
         # A leftover branch is harmless: the next PR fast-forwards from it.
         with contextlib.suppress(GithubException):
-            repo.get_git_ref(f"heads/{pr.head.ref}").delete()
+            gh.requester.requestJsonAndCheck("DELETE", f"{repo.url}/git/refs/heads/{pr.head.ref}")
 
 
 def _blocked(
@@ -472,8 +488,7 @@ def _blocked(
         pr.create_issue_comment(
             f"`{settings.branch}` has commits that container-bp did not make (head"
             f" {branch_sha[:12]}). To keep them, container-bp will not update this branch."
-            " Merge or close this pull request, or delete the branch, and the next run starts"
-            " afresh."
+            " Merge this pull request, or delete the branch, and the next run starts afresh."
         )
         pr.edit(body=_restated(pr, state.replace(blocked_sha=branch_sha)))
     except GithubException as exc:

@@ -123,3 +123,26 @@ def install_redaction(secret: str) -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+def get_all(gh: Github, url: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Every item of a paginated list, as plain JSON, following ``Link: rel="next"``.
+
+    Plain JSON on purpose: PyGithub objects fetch themselves again when an attribute the
+    list left out is read (``raw_data`` too), one request per item."""
+    items: list[Any] = []
+    next_url: str | None = url
+    query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+    while next_url:
+        headers, data = gh.requester.requestJsonAndCheck("GET", next_url, parameters=query)
+        items += data if isinstance(data, list) else []
+        next_url, query = _next_link(headers.get("link", "")), None
+    return items
+
+
+def _next_link(header: str) -> str | None:
+    for part in header.split(","):
+        target, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            return target.strip().strip("<>")
+    return None

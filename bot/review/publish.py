@@ -8,12 +8,14 @@ job summary and annotations instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from github import Github, GithubException
 
 from bot.analyse import Options, analyse, config_from
-from bot.github.client import failure
+from bot.github.client import failure, get_all
 from bot.github.snapshot import RepoSnapshot
 from bot.review.fingerprint import fingerprints_in
 from bot.review.hunks import parse_patch
@@ -36,6 +38,7 @@ class ReviewReport:
     overflow: list[ReviewComment] = field(default_factory=list)
     outside: list[Outside] = field(default_factory=list)
     read_only: bool = False
+    removed: int = 0  # earlier bot comments whose finding is gone, deleted
     review_id: int | None = None
     detail: str = ""
 
@@ -48,6 +51,7 @@ def review_pr(
     resolver: Resolver | None,
     *,
     config_path: str | None = None,
+    paths: Sequence[str] = ("",),
     post: bool = True,
     limit: int = MAX_COMMENTS,
 ) -> ReviewReport:
@@ -59,7 +63,9 @@ def review_pr(
         patches = {
             f.filename: f.patch
             for f in pr.get_files()
-            if f.status != "removed" and kind_of(f.filename) is not None
+            if f.status != "removed"
+            and kind_of(f.filename) is not None
+            and _below(f.filename, paths)
         }
     except GithubException as exc:
         raise failure(f"read pull request #{number} of {full_name}", exc) from exc
@@ -84,17 +90,20 @@ def review_pr(
         )
         wanted += comments
         report.outside += outside
-    if not wanted:
-        return report
+    comments_url = f"{repo.url}/pulls/{number}/comments"
     try:
-        posted = _posted_fingerprints(pr)
+        existing = get_all(gh, comments_url)
     except GithubException as exc:
         raise failure(f"read review comments of #{number}", exc) from exc
+    posted = {fp for c in existing for fp in fingerprints_in(c.get("body") or "")}
+    if post:
+        analysed = {r.source_path for r in result.files}
+        current = {c.fingerprint for c in wanted}
+        report.removed = _remove_stale(gh, repo.url, existing, current, set(patches), analysed)
     fresh = [c for c in wanted if c.fingerprint not in posted]
     report.duplicates = len(wanted) - len(fresh)
     kept, report.overflow = cap(fresh, limit)
     if not kept or not post:
-        report.posted = [] if not post else kept
         return report
     payload = {
         "commit_id": head_sha,
@@ -115,7 +124,7 @@ def review_pr(
         if exc.status is not None and exc.status < 500:
             raise failure(f"post a review on #{number}", exc) from exc
         # GitHub may have posted it before failing: look, and only then try again.
-        if {c.fingerprint for c in kept} & _posted_fingerprints(pr):
+        if {c.fingerprint for c in kept} & _posted_fingerprints(gh, comments_url):
             report.posted = kept
             report.detail = "posted (the API answered with an error, but the review is there)"
             return report
@@ -128,11 +137,42 @@ def review_pr(
     return report
 
 
-def _posted_fingerprints(pr: object) -> set[str]:
-    found: set[str] = set()
-    for comment in pr.get_review_comments():  # type: ignore[attr-defined]
-        found |= fingerprints_in(comment.body or "")
-    return found
+def _below(path: str, folders: Sequence[str]) -> bool:
+    return any(not d or path == d or path.startswith(d.rstrip("/") + "/") for d in folders)
+
+
+def _remove_stale(
+    gh: Github,
+    repo_url: str,
+    existing: list[dict[str, Any]],
+    current: set[str],
+    changed: set[str],
+    analysed: set[str],
+) -> int:
+    """Delete the bot's earlier comments whose finding is gone (fixed, or its file no longer
+    changed), unless somebody replied: a conversation is never deleted. A file that could not
+    be analysed this time keeps its comments (nothing is known about them)."""
+    replied = {c.get("in_reply_to_id") for c in existing} - {None}
+    removed = 0
+    for comment in existing:
+        ours = fingerprints_in(comment.get("body") or "")
+        if not ours or ours & current or comment.get("in_reply_to_id") or comment["id"] in replied:
+            continue
+        if comment.get("path") in changed and comment.get("path") not in analysed:
+            continue
+        try:
+            gh.requester.requestJsonAndCheck("DELETE", f"{repo_url}/pulls/comments/{comment['id']}")
+            removed += 1
+        except GithubException as exc:
+            if exc.status == 403:
+                break  # the token may not delete: leave them all
+            if exc.status != 404:  # 404: already gone
+                raise failure(f"delete review comment {comment['id']}", exc) from exc
+    return removed
+
+
+def _posted_fingerprints(gh: Github, comments_url: str) -> set[str]:
+    return {fp for c in get_all(gh, comments_url) for fp in fingerprints_in(c.get("body") or "")}
 
 
 def _comment_json(c: ReviewComment) -> dict[str, object]:

@@ -11,11 +11,13 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from github import Github
+
 from bot.analyse import Options
 from bot.fixpr.publish import Report, Settings
 from bot.github.client import DEFAULT_API_URL, ApiFailure, connect, redact
 from bot.github.memo import Memory
-from bot.sweep.repos import list_repositories, select
+from bot.sweep.repos import sweep_names
 from bot.sweep.run import sweep
 from bot.sweep.shard import ShardError, in_shard, matrix_json, parse_shard
 from fixers.pinning.resolver import RegistryResolver
@@ -55,14 +57,9 @@ def _token(env: Mapping[str, str]) -> str:
     return token
 
 
-def _names(args: argparse.Namespace, gh: object) -> list[str]:
-    from github import Github
-
-    assert isinstance(gh, Github)
+def _names(args: argparse.Namespace, gh: Github) -> list[str]:
     patterns = [p.strip() for p in re.split(r"[\n,]", args.repos) if p.strip()]
-    if patterns and not args.org and not any(ch in "".join(patterns) for ch in "*?[!"):
-        return sorted(patterns)
-    return [c.full_name for c in select(list_repositories(gh, args.org), patterns)]
+    return sweep_names(gh, args.org, patterns)
 
 
 def main(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from github import Github, GithubException
-from github.PaginatedList import PaginatedList
-from github.Repository import Repository
 
-from bot.github.client import failure
+from bot.github.client import failure, get_all
 
 
 @dataclass(frozen=True)
@@ -35,23 +33,18 @@ def list_repositories(gh: Github, org: str | None) -> list[Candidate]:
     """``/orgs/{org}/repos`` for an org, else ``/installation/repositories`` (App tokens)."""
     try:
         if org:
-            listing = PaginatedList(
-                Repository, gh.requester, f"/orgs/{org}/repos", {"type": "all", "per_page": 100}
-            )
-            return [_candidate(r.raw_data) for r in listing]
-        _, data = gh.requester.requestJsonAndCheck(
-            "GET", "/installation/repositories", parameters={"per_page": 100}
-        )
-        found = [_candidate(r) for r in data["repositories"]]
-        total, page = int(data.get("total_count", len(found))), 1
-        while len(found) < total:
-            page += 1
+            return [_candidate(r) for r in get_all(gh, f"/orgs/{org}/repos", {"type": "all"})]
+        found: list[Candidate] = []
+        total, page = None, 1
+        while total is None or len(found) < total:
             _, data = gh.requester.requestJsonAndCheck(
                 "GET", "/installation/repositories", parameters={"per_page": 100, "page": page}
             )
+            total = int(data.get("total_count", 0))
             if not data["repositories"]:
                 break
             found += [_candidate(r) for r in data["repositories"]]
+            page += 1
         return found
     except GithubException as exc:
         raise failure(f"list repositories of {org or 'the installation'}", exc) from exc
@@ -82,3 +75,17 @@ def select(candidates: Iterable[Candidate], patterns: Iterable[str] = ()) -> lis
             continue
         out.append(c)
     return sorted(out, key=lambda c: c.full_name.lower())
+
+
+def sweep_names(
+    gh: Github, org: str | None, patterns: Sequence[str], fallback: str | None = None
+) -> list[str]:
+    """The repositories a sweep visits. Plain ``owner/name`` entries alone (no org): exactly
+    those, with no listing request. Otherwise the org's (or the installation's) repositories
+    filtered by the patterns. Neither: ``fallback`` (the current repository)."""
+    plain = all(not any(ch in p for ch in "*?[!") for p in patterns)
+    if patterns and plain and not org:
+        return sorted(patterns)
+    if org or patterns:
+        return [c.full_name for c in select(list_repositories(gh, org), patterns)]
+    return [fallback] if fallback else []

@@ -100,6 +100,9 @@ class Repo:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, each keep-alive answer waits
+    # for the client's delayed ACK (about 40 ms).
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -858,7 +861,7 @@ class GitHubDouble:
             "created_at": pr["created_at"],
             "updated_at": pr["updated_at"],
             "closed_at": pr.get("closed_at"),
-            "merged_at": None,
+            "merged_at": pr.get("merged_at"),
             "merge_commit_sha": None,
             "assignee": None,
             "assignees": [],
@@ -870,7 +873,7 @@ class GitHubDouble:
             "author_association": "NONE",
             "auto_merge": None,
             "draft": pr.get("draft", False),
-            "merged": False,
+            "merged": bool(pr.get("merged_at")),
             "mergeable": True,
             "rebaseable": True,
             "mergeable_state": "clean",
@@ -1483,6 +1486,28 @@ class GitHubDouble:
         out = openapi.fill_component("issue-comment", comment, self.base_url)
         return 201, out, {"location": comment["url"]}
 
+    def op_issues_list_comments(self, p: JSON, q: JSON, body: Any) -> Any:
+        repo = self._repo(p["owner"], p["repo"])
+        n = int(p["issue_number"])
+        if n not in repo.pulls:
+            raise ApiError(404, "Not Found")
+        comments = repo.comments.get(n, [])
+        if "since" in q:
+            try:
+                since = dt.datetime.fromisoformat(q["since"].replace("Z", "+00:00"))
+            except ValueError:
+                raise ApiError(422, "Invalid value for since") from None
+            comments = [
+                c
+                for c in comments
+                if dt.datetime.fromisoformat(c["updated_at"].replace("Z", "+00:00")) >= since
+            ]
+        page, headers = self._paginate(
+            f"/repos/{repo.owner}/{repo.name}/issues/{n}/comments", q, comments
+        )
+        out = [openapi.fill_component("issue-comment", c, self.base_url) for c in page]
+        return 200, out, headers
+
     def _ensure_label(self, repo: Repo, name: str, **extra: Any) -> JSON:
         if name not in repo.labels:
             repo.labels[name] = {"id": next(self._ids), "name": name, **extra}
@@ -1536,6 +1561,40 @@ class GitHubDouble:
         )
         page, headers = self._paginate(f"/orgs/{p['org']}/repos", q, repos)
         return 200, [self._repo_json(r, "minimal-repository") for r in page], headers
+
+    def op_orgs_get(self, p: JSON, q: JSON, body: Any) -> Any:
+        org = p["org"]
+        repos = [r for (owner, _), r in self.repos.items() if owner == org]
+        # A user account is not an organization: GitHub answers 404 for /orgs/{user}.
+        if not any(r.owner_type == "Organization" for r in repos):
+            raise ApiError(404, "Not Found")
+        url = f"{self.base_url}/orgs/{urllib.parse.quote(org)}"
+        owner = self._user(org, "Organization")
+        public = sum(r.visibility == "public" for r in repos)
+        facts = {
+            **{k: owner[k] for k in ("login", "id", "node_id", "avatar_url", "html_url", "type")},
+            "url": url,
+            "repos_url": f"{url}/repos",
+            "events_url": f"{url}/events",
+            "hooks_url": f"{url}/hooks",
+            "issues_url": f"{url}/issues",
+            "members_url": f"{url}/members{{/member}}",
+            "public_members_url": f"{url}/public_members{{/member}}",
+            "description": None,
+            "name": org,
+            "has_organization_projects": True,
+            "has_repository_projects": True,
+            "public_repos": public,
+            "public_gists": 0,
+            "followers": 0,
+            "following": 0,
+            "total_private_repos": len(repos) - public,
+            "owned_private_repos": len(repos) - public,
+            "created_at": openapi.FIXED_TIME,
+            "updated_at": openapi.FIXED_TIME,
+            "archived_at": None,
+        }
+        return 200, openapi.fill_component("organization-full", facts, self.base_url), {}
 
     def op_apps_list_repos_accessible_to_installation(self, p: JSON, q: JSON, body: Any) -> Any:
         repos = sorted(self.repos.values(), key=lambda r: r.id)
@@ -1631,6 +1690,24 @@ class GitHubDouble:
             f"/repos/{repo.owner}/{repo.name}/pulls/{n}/comments", q, comments
         )
         return 200, [self._review_comment_json(repo, c) for c in page], headers
+
+    def op_pulls_delete_review_comment(self, p: JSON, q: JSON, body: Any) -> Any:
+        repo = self._repo(p["owner"], p["repo"])
+        try:
+            cid = int(p["comment_id"])
+        except ValueError:
+            raise ApiError(404, "Not Found") from None
+        for n, comments in repo.review_comments.items():
+            comment = next((c for c in comments if c["id"] == cid), None)
+            if comment is None:
+                continue
+            review = next(r for r in repo.reviews.get(n, []) if r["id"] == comment["review_id"])
+            # Someone else's pending review is invisible, as on GitHub.
+            if review["state"] == "PENDING" and review["user"] != self.login:
+                break
+            comments.remove(comment)
+            return 204, None, {}
+        raise ApiError(404, "Not Found")
 
     def op_code_scanning_upload_sarif(self, p: JSON, q: JSON, body: Any) -> Any:
         repo = self._repo(p["owner"], p["repo"])
