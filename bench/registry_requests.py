@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tables import table  # noqa: E402
+
 from bot import cli  # noqa: E402
 from fixers.config import Config  # noqa: E402
 from fixers.discover import sniff_yaml  # noqa: E402
@@ -283,21 +285,6 @@ def cli_run(root: Path, scratch: Path) -> CliFigures:
 
 def short_digest(digest: str | None) -> str:
     return "-" if digest is None else digest[: len("sha256:") + 12]
-
-
-def table(head: list[str], rows: list[list[str]], right: set[int]) -> str:
-    body = [head, *rows]
-    widths = [max(len(line[i]) for line in body) for i in range(len(head))]
-
-    def fmt(line: list[str]) -> str:
-        cells = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([fmt(head), rule, *(fmt(line) for line in rows)])
 
 
 def run_rows(runs: list[RunFigures]) -> str:

@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tables import table  # noqa: E402
+
 from fixers.discover import kind_of  # noqa: E402
 from fixers.engine import Selection, scan_text  # noqa: E402
 
@@ -259,21 +261,9 @@ def machine() -> str:
     )
 
 
-def table(rows: list[Row]) -> str:
+def rows_table(rows: list[Row]) -> str:
     head = ["tool", "files", "unparsed", "findings", "wall s", "files/s", "peak RSS MiB", "note"]
-    body = [head, *(r.cells() for r in rows)]
-    widths = [max(len(line[i]) for line in body) for i in range(len(head))]
-    right = {1, 2, 3, 4, 5, 6}
-
-    def fmt(line: list[str]) -> str:
-        cells = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([fmt(head), rule, *(fmt(line) for line in body[1:])])
+    return table(head, [r.cells() for r in rows], {1, 2, 3, 4, 5, 6})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -333,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             notes.append("checkov: not installed")
 
-    print(table(rows))
+    print(rows_table(rows))
     print()
     for note in notes:
         print(note)

@@ -48,6 +48,8 @@ if str(ROOT) not in sys.path:
 os.environ["CONTAINER_BP_GITHUB_THROTTLE"] = "0"
 os.environ["CONTAINER_BP_OFFLINE"] = "1"
 
+from tables import table  # noqa: E402
+
 from bot.fixpr.publish import Report, Settings  # noqa: E402
 from bot.github.client import connect  # noqa: E402
 from bot.github.memo import Memory  # noqa: E402
@@ -174,21 +176,6 @@ def run_sweep(
         result.reports,
         result.failures,
     )
-
-
-def table(head: list[str], rows: list[list[str]], right: set[int]) -> str:
-    body = [head, *rows]
-    widths = [max(len(line[i]) for line in body) for i in range(len(head))]
-
-    def fmt(line: list[str]) -> str:
-        cells = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([fmt(head), rule, *(fmt(line) for line in rows)])
 
 
 def outcomes(reports: list[Report]) -> str:

@@ -79,42 +79,37 @@ def test_push_opens_one_pr_for_the_demo_repository(github: GitHubDouble, tmp_pat
     assert "unchanged" in again.stdout
 
 
-def test_pull_request_event_posts_a_review(github: GitHubDouble, tmp_path: Path) -> None:
-    github.create_repo(OWNER, NAME, {"README.md": b"x\n"})
-    github.commit_files(
+def feature_pr(double: GitHubDouble, head_repo: str) -> tuple[int, dict[str, object]]:
+    """A pull request adding a Dockerfile, and the event payload the runner would give."""
+    double.create_repo(OWNER, NAME, {"README.md": b"x\n"})
+    double.commit_files(
         OWNER, NAME, "feature", {"Dockerfile": b"FROM python:3.12-slim\nCMD python app.py\n"}
     )
-    pr = client(github).get_repo(FULL).create_pull(base="main", head="feature", title="t")
+    pr = client(double).get_repo(FULL).create_pull(base="main", head="feature", title="t")
     payload = {
         "pull_request": {
             "number": pr.number,
-            "head": {"repo": {"full_name": FULL}, "sha": pr.head.sha},
+            "head": {"repo": {"full_name": head_repo}, "sha": pr.head.sha},
             "base": {"repo": {"full_name": FULL}},
         }
     }
+    return pr.number, payload
+
+
+def test_pull_request_event_posts_a_review(github: GitHubDouble, tmp_path: Path) -> None:
+    number, payload = feature_pr(github, FULL)
     done = action(runner_env(github, tmp_path, "pull_request", payload))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert len(github.reviews(OWNER, NAME, pr.number)) == 1
+    assert len(github.reviews(OWNER, NAME, number)) == 1
     assert "1 comments posted" in done.stdout or "comments posted" in done.stdout
 
 
 def test_fork_pull_request_only_annotates(github: GitHubDouble, tmp_path: Path) -> None:
-    github.create_repo(OWNER, NAME, {"README.md": b"x\n"})
-    github.commit_files(
-        OWNER, NAME, "feature", {"Dockerfile": b"FROM python:3.12-slim\nCMD python app.py\n"}
-    )
-    pr = client(github).get_repo(FULL).create_pull(base="main", head="feature", title="t")
-    payload = {
-        "pull_request": {
-            "number": pr.number,
-            "head": {"repo": {"full_name": "someone/shop"}},
-            "base": {"repo": {"full_name": FULL}},
-        }
-    }
+    number, payload = feature_pr(github, "someone/shop")
     before = len(github.requests)
     done = action(runner_env(github, tmp_path, "pull_request", payload))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert github.reviews(OWNER, NAME, pr.number) == []
+    assert github.reviews(OWNER, NAME, number) == []
     assert "::warning file=Dockerfile" in done.stdout
     assert all(r.method == "GET" for r in github.requests[before:])
 

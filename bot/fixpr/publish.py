@@ -241,13 +241,7 @@ def _attempt(
     prs = _bot_prs(repo, settings.branch, base)
     version = settings.fingerprint()
     state = decode(prs.open.body) if prs.open is not None else None
-    if (
-        prs.open is not None
-        and state is not None
-        and state.base_sha == base_sha
-        and state.version == version
-        and prs.open.head.sha == state.head_sha
-    ):
+    if prs.open and state and _in_step(prs.open, state, base_sha) and state.version == version:
         return _report(report, Outcome.UNCHANGED, prs.open, "base unchanged since the last run")
 
     snapshot = RepoSnapshot(repo, base_sha)
@@ -283,13 +277,7 @@ def _attempt(
         return _report(
             report, Outcome.DECLINED, prs.latest, "closed by a person; the fixes have not changed"
         )
-    if (
-        prs.open is not None
-        and state is not None
-        and state.fixes_digest == digest
-        and state.base_sha == base_sha
-        and prs.open.head.sha == state.head_sha
-    ):
+    if prs.open and state and _in_step(prs.open, state, base_sha) and state.fixes_digest == digest:
         if state.version != version:
             _edit(prs.open, result, state.replace(version=version), settings)
         return _report(report, Outcome.UNCHANGED, prs.open, "same fixes")
@@ -317,6 +305,11 @@ def _attempt(
         return _report(report, Outcome.UPDATED, prs.open, f"{len(fixed)} files")
     pr = _open(repo, base, result, new_state, settings)
     return _report(report, Outcome.OPENED, pr, f"{len(fixed)} files")
+
+
+def _in_step(pr: PullRequest, state: PrState, base_sha: str) -> bool:
+    """The open PR is as the bot left it, on the current base."""
+    return state.base_sha == base_sha and pr.head.sha == state.head_sha
 
 
 def _report(report: Report, outcome: Outcome, pr: PullRequest | None, detail: str) -> Report:
