@@ -59,8 +59,15 @@ def analyse(
     parsed: Parsed = {}
     facts = gather_facts(source, list(targets), config, resolver, parsed)
     selection = Selection(config=config, only=options.only, skip=options.skip, facts=facts)
-    return run(source, list(targets), selection, fix=options.fix, unsafe=options.unsafe,
-               parsed=parsed)  # fmt: skip
+    result = run(source, list(targets), selection, fix=options.fix, unsafe=options.unsafe,
+                 parsed=parsed)  # fmt: skip
+    result.incomplete += [
+        f"{key}: {r.error}" for key, r in sorted(facts.resolutions.items()) if r.transient
+    ]
+    result.incomplete += [
+        f"{path}: could not be read" for path in getattr(source, "failed_reads", [])
+    ]
+    return result
 
 
 def changes(result: RunResult) -> dict[str, str]:

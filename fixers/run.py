@@ -26,6 +26,9 @@ class RunResult:
     files: list[FileResult] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     errors: list[Skipped] = field(default_factory=list)  # files a rule crashed on
+    # What could not be known this time (a registry timeout, a file that could not be fetched):
+    # the result may change on a later run, so it must not be taken as final.
+    incomplete: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:

@@ -137,3 +137,26 @@ def test_bad_input_is_a_clear_error(github: GitHubDouble, tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "dry-run" in done.stdout
     assert github.token not in done.stdout.replace(f"::add-mask::{github.token}", "")
+
+
+def test_repository_text_cannot_issue_workflow_commands(
+    github: GitHubDouble, tmp_path: Path
+) -> None:
+    evil = '"x\\n::warning title=Security::Approved\\n##[add-mask]container-bp": 1\n'
+    github.create_repo(
+        OWNER, NAME, {".container-bp.yml": evil.encode(), "Dockerfile": b"FROM python:3.12\n"}
+    )
+    done = action(runner_env(github, tmp_path, "push", {}))
+    assert done.returncode == 0, done.stdout + done.stderr
+    live = True  # outside a ::stop-commands:: region
+    token = ""
+    for line in done.stdout.splitlines():
+        if line.startswith("::stop-commands::"):
+            live, token = False, line.removeprefix("::stop-commands::")
+            continue
+        if not live and line == f"::{token}::":
+            live = True
+            continue
+        if live:
+            assert not line.startswith("::warning title=Security"), line
+            assert "##[add-mask]" not in line, line

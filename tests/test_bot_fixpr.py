@@ -233,3 +233,54 @@ def test_merged_pr_with_a_human_commit_does_not_block_the_next_one(github: GitHu
     report = run(github)
     assert report.outcome == Outcome.OPENED  # type: ignore[attr-defined]
     assert github.git(OWNER, NAME).is_ancestor(human, str(branch_sha(github)))
+
+
+def test_a_failed_first_pr_does_not_leave_the_bot_blocked_by_itself(github: GitHubDouble) -> None:
+    github.create_repo(OWNER, NAME, {"Dockerfile": DOCKERFILE})
+    # The first run moves the branch, then may not open the PR (a repository setting).
+    github.fail_next(
+        "POST", f"/repos/{FULL}/pulls", 403,
+        message="GitHub Actions is not permitted to create or approve pull requests.",
+    )  # fmt: skip
+    with pytest.raises(ApiFailure):
+        run(github)
+    assert branch_sha(github) is not None and not github.pulls(OWNER, NAME)
+    report = run(github)  # the setting fixed: the bot knows its own commit by its trailer
+    assert report.outcome == Outcome.OPENED  # type: ignore[attr-defined]
+    assert len(github.pulls(OWNER, NAME)) == 1
+
+
+def test_an_unreadable_file_never_closes_or_shrinks_the_pr(github: GitHubDouble) -> None:
+    github.create_repo(OWNER, NAME, {"Dockerfile": DOCKERFILE})
+    run(github)
+    head = branch_sha(github)
+    github.commit_files(OWNER, NAME, "main", {"README.md": b"new\n"})  # the base moves
+    github.fail_next("GET", f"/repos/{FULL}/git/blobs/*", 502, times=20)
+    report = run(github)
+    assert report.outcome == Outcome.INCOMPLETE  # type: ignore[attr-defined]
+    assert github.pulls(OWNER, NAME)[0]["state"] == "open" and branch_sha(github) == head
+    github.faults.clear()
+    assert run(github).outcome == Outcome.UPDATED  # type: ignore[attr-defined]
+
+
+def test_a_blocked_pr_is_not_closed_when_the_base_gets_clean(github: GitHubDouble) -> None:
+    github.create_repo(OWNER, NAME, {"Dockerfile": DOCKERFILE})
+    run(github)
+    human = github.commit_files(OWNER, NAME, BRANCH, {"NOTES.md": b"keep me\n"})
+    fixed = github.repo_files(OWNER, NAME, BRANCH)
+    fixed.pop("NOTES.md")
+    github.commit_files(OWNER, NAME, "main", dict(fixed))  # fixed by hand on the base
+    report = run(github)
+    assert report.outcome == Outcome.BLOCKED  # type: ignore[attr-defined]
+    assert github.pulls(OWNER, NAME)[0]["state"] == "open" and branch_sha(github) == human
+
+
+def test_each_base_branch_gets_its_own_pr(github: GitHubDouble) -> None:
+    github.create_repo(OWNER, NAME, {"Dockerfile": DOCKERFILE})
+    github.commit_files(OWNER, NAME, "release/1.x", {"b/Dockerfile": DOCKERFILE})
+    assert run(github).outcome == Outcome.OPENED  # type: ignore[attr-defined]
+    other = run(github, Settings(base="release/1.x"))
+    assert other.outcome == Outcome.OPENED  # type: ignore[attr-defined]
+    heads = sorted(str(p["head"]) for p in open_prs(github))
+    assert heads == [BRANCH, f"{BRANCH}-release-1.x"]
+    assert run(github, Settings(base="release/1.x")).outcome == Outcome.UNCHANGED  # type: ignore[attr-defined]

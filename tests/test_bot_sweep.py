@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.fixpr.publish import Outcome, Settings
 from bot.github.memo import Memory
 from bot.sweep.repos import Candidate, list_repositories, select
@@ -146,3 +148,41 @@ def test_sweep_stops_before_the_rate_limit_runs_out(github: GitHubDouble) -> Non
     assert result.deferred and not result.failures
     assert [r.repo for r in result.reports] + result.deferred == names
     assert github.rate_used <= github.rate_limit  # never ran into the wall
+
+
+def test_memory_still_saves_work_with_a_new_token_each_run(
+    github: GitHubDouble, tmp_path: Path
+) -> None:
+    """ETags belong to a token: with a new one each run (App tokens) there is no 304, but an
+    unchanged base still ends the repository after one request."""
+    names = make_org(github, 4)
+    state = tmp_path / "state.json"
+    sweep(client(github), names, Settings(), None, max_open_prs=10, memory=Memory(state))
+    github.add_token("ghs_nexttoken000000000")
+    from bot.github.client import connect
+
+    gh = connect(github.base_url, "ghs_nexttoken000000000")
+    before = len(github.requests)
+    again = sweep(gh, names, Settings(), None, max_open_prs=10, memory=Memory(state))
+    asked = [r for r in github.requests[before:] if r.path != "/rate_limit"]
+    assert not again.failures and len(asked) == len(names)
+    assert {r.outcome for r in again.reports} <= {Outcome.UNCHANGED, Outcome.CLEAN}
+
+
+def test_an_unexpected_error_in_one_repository_does_not_stop_the_sweep(
+    github: GitHubDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.sweep.run as sweep_run
+
+    names = make_org(github, 3)
+    real = sweep_run.fix_pr
+
+    def flaky(gh: object, name: str, *args: object, **kwargs: object) -> object:
+        if name == names[0]:
+            raise ConnectionError("connection reset by peer")
+        return real(gh, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sweep_run, "fix_pr", flaky)
+    result = sweep(client(github), names, Settings(), None, max_open_prs=10)
+    assert result.failures == [(names[0], "ConnectionError: connection reset by peer")]
+    assert [r.repo for r in result.reports] == names[1:]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from bot.github.memo import Memory
 from bot.github.sarif_upload import upload_sarif
 from bot.github.snapshot import RepoSnapshot
 from bot.report import render
+from bot.report.github_report import command
 from bot.review.publish import review_pr
 from bot.summary import job_summary
 from bot.sweep.repos import sweep_names
@@ -62,7 +64,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
         inputs = read_inputs(env)
         runner = read_runner_env(env)
     except InputError as exc:
-        print(f"::error title=container-bp::{exc}")
+        print(command("error", str(exc), title="container-bp"))
         return 2
     if inputs.token:
         print(mask(inputs.token))
@@ -72,11 +74,15 @@ def main(env: Mapping[str, str] | None = None) -> int:
     try:
         out = _dispatch(mode, inputs, runner)
     except (ApiFailure, ConfigError) as exc:
-        print(f"::error title=container-bp::{redact(str(exc))}")
+        print(command("error", redact(str(exc)), title="container-bp"))
+        return 1
+    except Exception as exc:  # a network error or a bug: say what, never a bare traceback
+        message = redact(f"internal error: {type(exc).__name__}: {exc}")
+        print(command("error", message, title="container-bp"))
         return 1
     _publish(out, inputs, runner, mode)
     for problem in out.failed:
-        print(f"::error title=container-bp::{redact(problem)}")
+        print(command("error", redact(problem), title="container-bp"))
     return 1 if out.failed else 0
 
 
@@ -257,7 +263,18 @@ def _publish(out: Outputs, inputs: ActionInputs, runner: RunnerEnv, mode: str) -
     summary = job_summary(result, mode=mode, pr_url=out.values.get("pr-url") or None)
     append_summary(runner.summary_path, summary + ("\n" + out.summary if out.summary else ""))
     set_outputs(runner.output_path, out.values)
-    print(out.summary, end="")
+    _echo_untrusted(out.summary)
+
+
+def _echo_untrusted(text: str) -> None:
+    """Print text that holds repository content (paths, config errors) with the runner's
+    command processing stopped, so that none of it is taken for a workflow command."""
+    if not text:
+        return
+    token = f"container-bp-{secrets.token_hex(16)}"
+    print(f"::stop-commands::{token}")
+    print(text, end="" if text.endswith("\n") else "\n")
+    print(f"::{token}::")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from urllib.parse import quote
 
 from github import Github, GithubException
 from github.PullRequest import PullRequest
@@ -47,6 +49,7 @@ class Outcome(StrEnum):
     CAPPED = "capped"  # would open a PR, but the open-PR cap is reached
     DRY_RUN = "dry-run"
     SKIPPED = "skipped"  # archived, unreadable config, ...
+    INCOMPLETE = "incomplete"  # something could not be read or looked up: nothing changed
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,14 @@ def fix_pr(
                 pr_url=memo.pr_url,
                 detail="base unchanged since the last run (not modified)",
             )
+        if sha == memo.base_sha:  # 200, same head (ETags are per token): still unchanged
+            return Report(
+                full_name,
+                Outcome(memo.outcome),
+                pr_number=memo.pr_number,
+                pr_url=memo.pr_url,
+                detail="base unchanged since the last run",
+            )
         known = (memo.base, sha, etag)
     last: Exception | None = None
     for _ in range(ATTEMPTS):
@@ -166,7 +177,7 @@ def _base_ref(gh: Github, repo_url: str, base: str, etag: str = "") -> tuple[str
     headers = {"If-None-Match": etag} if etag else None
     try:
         answer, data = gh.requester.requestJsonAndCheck(
-            "GET", f"{repo_url}/git/ref/heads/{base}", headers=headers
+            "GET", f"{repo_url}/git/ref/heads/{quote(base, safe='/')}", headers=headers
         )
     except GithubException as exc:
         if exc.status == 404:
@@ -229,6 +240,8 @@ def _attempt(
         report.detail = "archived (read-only)"
         return report
     base = settings.base or repo.default_branch
+    if base != repo.default_branch:  # one branch per base: a ref cannot serve two PRs
+        settings = replace(settings, branch=branch_for(settings.branch, base))
     base_sha: str | None
     if known is not None and known[0] == base:
         base_sha, report.ref_etag = known[1], known[2]
@@ -252,6 +265,10 @@ def _attempt(
         return report
     result = analyse(snapshot, config, settings.options, resolver, under=settings.paths)
     report.result = result
+    if result.incomplete:
+        # Closing, or dropping fixes from, the PR on a partial answer would be wrong.
+        detail = "; ".join(result.incomplete[:3])
+        return _report(report, Outcome.INCOMPLETE, prs.open, f"not all known: {detail}")
     fixed = changes(result)
     report.files_changed = len(fixed)
 
@@ -259,6 +276,8 @@ def _attempt(
         if prs.open is None:
             report.outcome = Outcome.CLEAN
             return report
+        if state is None or prs.open.head.sha != state.head_sha:
+            return _blocked(repo, prs.open, state, prs.open.head.sha, settings, report)
         if settings.dry_run:
             return _report(report, Outcome.DRY_RUN, prs.open, "would close: nothing left to fix")
         _close(gh, repo, prs.open, state, base_sha, version)
@@ -286,7 +305,7 @@ def _attempt(
     ours = {latest.head_sha} if latest is not None else set()
     if prs.open is None and prs.latest is not None and prs.latest.merged_at:
         ours.add(prs.latest.head.sha)  # merged as it stood: its commits are in the base now
-    if branch_sha is not None and branch_sha not in ours:
+    if branch_sha is not None and branch_sha not in ours and not _made_by_bot(gh, repo, branch_sha):
         return _blocked(repo, prs.open, state, branch_sha, settings, report)
     if settings.dry_run:
         return _report(report, Outcome.DRY_RUN, prs.open, f"would change {len(fixed)} files")
@@ -297,7 +316,7 @@ def _attempt(
     parents = [branch_sha] if branch_sha else []
     if not parents or latest is None or latest.base_sha != base_sha:
         parents.append(base_sha)
-    commit = _commit(gh, repo, snapshot, fixed, parents, result)
+    commit = _commit(gh, repo, snapshot, fixed, parents, _message(result, digest))
     _move_branch(gh, repo, settings.branch, branch_sha, commit)
     new_state = PrState(base_sha=base_sha, fixes_digest=digest, version=version, head_sha=commit)
     if prs.open is not None:
@@ -305,6 +324,11 @@ def _attempt(
         return _report(report, Outcome.UPDATED, prs.open, f"{len(fixed)} files")
     pr = _open(repo, base, result, new_state, settings)
     return _report(report, Outcome.OPENED, pr, f"{len(fixed)} files")
+
+
+def branch_for(branch: str, base: str) -> str:
+    """The bot branch for a base other than the default branch (``container-bp/fixes-x``)."""
+    return f"{branch}-{re.sub(r'[^A-Za-z0-9._-]+', '-', base).strip('-.')}"
 
 
 def _in_step(pr: PullRequest, state: PrState, base_sha: str) -> bool:
@@ -327,7 +351,7 @@ def _commit(
     snapshot: RepoSnapshot,
     fixed: dict[str, str],
     parents: list[str],
-    result: RunResult,
+    message: str,
 ) -> str:
     """Tree (on top of the base tree) and commit, created by GitHub. Both are content-addressed
     and unreferenced until the ref moves, so a retry after a failure cannot duplicate
@@ -343,20 +367,35 @@ def _commit(
         _, commit = gh.requester.requestJsonAndCheck(
             "POST",
             f"{repo.url}/git/commits",
-            input={"message": _message(result), "tree": tree["sha"], "parents": parents},
+            input={"message": message, "tree": tree["sha"], "parents": parents},
         )
     except GithubException as exc:
         raise failure(f"write the fix commit to {repo.full_name}", exc) from exc
     return str(commit["sha"])
 
 
-def _message(result: RunResult) -> str:
+# Marks the bot's commits, so that a commit it made but could not record (the run failed after
+# moving the branch) is still known as its own, not taken for a person's.
+TRAILER = "Container-bp-fixes"
+
+
+def _made_by_bot(gh: Github, repo: Repository, sha: str) -> bool:
+    try:
+        _, commit = gh.requester.requestJsonAndCheck("GET", f"{repo.url}/git/commits/{sha}")
+    except GithubException as exc:
+        raise failure(f"read commit {sha[:12]} of {repo.full_name}", exc) from exc
+    lines = str(commit.get("message", "")).rstrip("\n").splitlines()
+    return bool(lines) and lines[-1].startswith(f"{TRAILER}: ")
+
+
+def _message(result: RunResult, digest: str) -> str:
     applied = [f for r in result.files for f in r.applied]
     files = sorted({r.path for r in result.files if r.changed})
     lines = [f"container-bp: fix {len(applied)} findings in {len(files)} files", ""]
     lines += [f"- {f.rule} {f.path}:{f.line} {f.message}" for f in applied[:50]]
     if len(applied) > 50:
         lines.append(f"- and {len(applied) - 50} more")
+    lines += ["", f"{TRAILER}: {digest[:16]}"]
     return "\n".join(lines) + "\n"
 
 
@@ -435,16 +474,17 @@ def _close(
     gh: Github,
     repo: Repository,
     pr: PullRequest,
-    state: PrState | None,
+    state: PrState,
     base_sha: str,
     version: str,
 ) -> None:
-    """Close with a comment, mark it closed by the bot, and drop the branch if it is ours."""
+    """Close with a comment, mark it closed by the bot, and drop the branch (it is ours: the
+    caller checked that its head is the bot's)."""
     closed = PrState(
         base_sha=base_sha,
         fixes_digest="",
         version=version,
-        head_sha=pr.head.sha,
+        head_sha=state.head_sha,
         closed_by_bot=True,
     )
     try:
@@ -455,10 +495,9 @@ def _close(
         pr.edit(state="closed", body=_restated(pr, closed))
     except GithubException as exc:
         raise failure(f"close pull request #{pr.number}", exc) from exc
-    if state is not None and pr.head.sha == state.head_sha:
-        # A leftover branch is harmless: the next PR fast-forwards from it.
-        with contextlib.suppress(GithubException):
-            gh.requester.requestJsonAndCheck("DELETE", f"{repo.url}/git/refs/heads/{pr.head.ref}")
+    # A leftover branch is harmless: the next PR fast-forwards from it.
+    with contextlib.suppress(GithubException):
+        gh.requester.requestJsonAndCheck("DELETE", f"{repo.url}/git/refs/heads/{pr.head.ref}")
 
 
 def _blocked(

@@ -38,6 +38,7 @@ class RepoSnapshot:
         self.entries: dict[str, Entry] = {}
         self.tree_sha = ""
         self.blob_reads = 0
+        self.failed_reads: list[str] = []  # fetches that failed (not files that are unfit)
         self._texts: dict[str, str] = {}
         self._load()
 
@@ -96,6 +97,7 @@ class RepoSnapshot:
             blob = self.repo.get_git_blob(entry.sha)
             self.blob_reads += 1
         except GithubException as exc:
+            self.failed_reads.append(path)
             raise Unreadable(str(failure("read blob", exc))) from None
         raw = (
             base64.b64decode(blob.content)

@@ -17,6 +17,9 @@ COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 
 
 def escape_data(value: str) -> str:
+    # The runner also reads the legacy `##[command]` form anywhere in a line: break it up so
+    # text from a repository cannot issue a command (add-mask, say) of its own.
+    value = value.replace("##[", "#\u2060#[")
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

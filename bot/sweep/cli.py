@@ -50,6 +50,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )  # fmt: skip
 
 
+def one_line(text: str) -> str:
+    """Repository text on one line, unable to pass for a workflow command in an Actions log."""
+    return " ".join(text.split()).replace("##[", "#\u2060#[").replace("::", ":\u2060:")
+
+
 def _token(env: Mapping[str, str]) -> str:
     token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or ""
     if not token:
@@ -91,7 +96,7 @@ def main(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
 
         def show(report: Report) -> None:
             pr = f" #{report.pr_number}" if report.pr_number else ""
-            print(f"{report.repo}: {report.outcome}{pr} {report.detail}".rstrip())
+            print(one_line(f"{report.repo}: {report.outcome}{pr} {report.detail}"))
 
         result = sweep(
             gh, in_shard(names, shard), settings, RegistryResolver(offline=None),
@@ -109,5 +114,5 @@ def main(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
             file=sys.stderr,
         )
     for repo, why in result.failures:
-        print(f"container-bp: {repo}: {redact(why)}", file=sys.stderr)
+        print(one_line(f"container-bp: {repo}: {redact(why)}"), file=sys.stderr)
     return 1 if result.failures else 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from github import Github
 
 from bot.fixpr.publish import Outcome, Report, Settings, fix_pr
-from bot.github.client import ApiFailure
+from bot.github.client import ApiFailure, redact
 from bot.github.memo import Memory
 from fixers.pinning.model import Resolver
 
@@ -60,6 +60,9 @@ def sweep(
             report = fix_pr(gh, name, settings, resolver, may_open=may_open, memory=memory)
         except ApiFailure as exc:
             out.failures.append((name, str(exc)))
+            continue
+        except Exception as exc:  # a network error or a bug: this repository only
+            out.failures.append((name, redact(f"{type(exc).__name__}: {exc}")))
             continue
         finally:
             if memory is not None:

@@ -32,6 +32,8 @@ class Resolution:
     tag: str | None = None
     error: str | None = None
     note: str | None = None
+    # The error may pass (timeout, registry unavailable, budget spent): a later run may pin.
+    transient: bool = False
 
     @property
     def ok(self) -> bool:

@@ -25,11 +25,14 @@ from typing import Any
 from fixers.images import ImageRef
 from fixers.pinning.auth import Credentials, load_credentials
 from fixers.pinning.client import (
+    BudgetExhaustedError,
     ManifestDigest,
     NotFoundError,
     RegistryClient,
     RegistryError,
     RequestStats,
+    RequestTimeoutError,
+    UnavailableError,
 )
 from fixers.pinning.model import (
     Resolution,
@@ -238,6 +241,10 @@ class RegistryResolver(Resolver):
             log.warning("could not write resolver cache %s: %s", self.cache_path, exc.strerror)
 
 
+# Failures that say nothing about the image: the next run may well pin it.
+TRANSIENT = (RequestTimeoutError, UnavailableError, BudgetExhaustedError)
+
+
 class _Run:
     """State of one ``resolve_many`` call: shared lookups so no manifest or tag list is
     requested twice (``python`` and ``python:3.12.7`` share the HEAD of ``3.12.7``)."""
@@ -270,10 +277,11 @@ class _Run:
         try:
             return await self._resolve(key, image)
         except RegistryError as exc:
-            return Resolution(key, error=self.client.redact(str(exc)))
+            transient = isinstance(exc, TRANSIENT)
+            return Resolution(key, error=self.client.redact(str(exc)), transient=transient)
         except Exception as exc:  # a bug must not abort the whole run
             log.warning("unexpected %s while resolving %s", type(exc).__name__, key)
-            return Resolution(key, error=f"internal error: {type(exc).__name__}")
+            return Resolution(key, error=f"internal error: {type(exc).__name__}", transient=True)
 
     async def _resolve(self, key: str, image: ImageRef) -> Resolution:
         host, repo = registry_host(image), repository(image)

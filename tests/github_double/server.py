@@ -522,7 +522,10 @@ class GitHubDouble:
             "x-ratelimit-resource": "core",
         }
         if payload and status < 300:
-            headers["etag"] = f'W/"{hashlib.sha256(payload).hexdigest()[:40]}"'
+            # GitHub's ETags depend on the token too: a new token never gets a 304.
+            auth = (_header(req_headers, "authorization") or "").encode()
+            digest = hashlib.sha256(auth + b"\0" + payload).hexdigest()[:40]
+            headers["etag"] = f'W/"{digest}"'
         headers.update(extra)
         return payload, headers
 
