@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.fixpr.body import cell, code, table
+from bot.markdown import cell, code, table
 from fixers.model import Finding, FixSafety, Severity, Skipped
 from fixers.registry import find_rule
 from fixers.run import RunResult
@@ -61,10 +61,13 @@ def job_summary(
 ) -> str:
     """Markdown for the job summary of a run in ``mode`` (scan, fix, review...).
 
-    In a run that fixed, the table lists what was fixed and what is left. ``outside``: the
-    findings this run leaves out (in a pull request review, those outside the changed lines).
-    Rows are capped so that the summary stays under ``limit`` bytes.
+    In a run that fixed, the table lists what was fixed and what is left; a review changes
+    nothing, so there the fixes are "suggested". ``outside``: the findings this run leaves out
+    (in a review, those outside the changed lines, which get no comment). Rows are capped so
+    that the summary stays under ``limit`` bytes.
     """
+    review = mode == "review"
+    done = "suggested" if review else "fixed"
     fixing = any(r.fixed is not None for r in result.files)
     found = result.findings
     applied = [f for r in result.files for f in r.applied]
@@ -73,21 +76,31 @@ def job_summary(
 
     rows: list[tuple[Finding, str]]
     if fixing:
-        rows = [(f, "fixed") for f in applied] + [(f, _fixable(f)) for f in remaining]
+        rows = [(f, done) for f in applied] + [(f, _fixable(f)) for f in remaining]
     else:
         rows = [(f, _fixable(f)) for f in found]
-    rows.sort(key=lambda r: (r[1] != "fixed", _ORDER[r[0].severity], r[0].path, r[0].line))
+    rows.sort(key=lambda r: (r[1] != done, _ORDER[r[0].severity], r[0].path, r[0].line))
 
     header = ["Files checked", "Findings", "Fixable"]
     counts = [len(result.files), len(found), fixable]
     if fixing:
-        header += ["Fixed", "Left"]
+        header += [done.capitalize(), "Left"]
         counts += [len(applied), len(remaining)]
     head = [f"## container-bp {mode}"]
     if pr_url:
         head.append(f"**Pull request:** <{pr_url}>")
     head.append(table(header, [[str(n) for n in counts]]))
-    if outside:
+    if outside and review:
+        # A review's table has every finding of the changed files; only those on changed
+        # lines are commented.
+        head.append(
+            "1 of these findings is on a line this pull request does not change, so it is not"
+            " commented."
+            if outside == 1
+            else f"{outside} of these findings are on lines this pull request does not change,"
+            " so they are not commented."
+        )
+    elif outside:
         head.append(
             f"{outside} more finding{'s' if outside != 1 else ''} outside the changed lines "
             "are not listed."

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bot.analyse import Options
+from bot.github.client import ApiFailure, connect, make_retry
+from bot.review.fingerprint import fingerprints_in, marker
 from bot.review.publish import review_pr
 from tests.bot_support import client
 from tests.github_double import GitHubDouble, fixtures
+from tests.test_text_escaping import outside_code
 
 github = fixtures.github
 
@@ -155,3 +160,131 @@ def test_paths_narrow_the_review(github: GitHubDouble) -> None:
     report = review_pr(client(github), FULL, number, Options(), None, paths=("deploy",))
     assert report.result is None and not report.posted
     assert github.reviews(OWNER, NAME, number) == []
+
+
+# -- the config is the base's -----------------------------------------------------------------
+
+
+def test_config_comes_from_the_base_not_the_pull_request(github: GitHubDouble) -> None:
+    base = {**BASE, ".container-bp.yml": b"rules:\n  disable: [CBP110]\n"}
+    head = {**HEAD, ".container-bp.yml": b"rules:\n  disable: [CBP103]\n"}
+    number = open_pr(github, head, base)
+    base_sha = github.git(OWNER, NAME).ref_sha("refs/heads/main")
+    report = review_pr(client(github), FULL, number, Options(), None)
+    rules = {c.rule for c in report.posted}
+    assert "CBP103" in rules and "CBP110" not in rules
+    assert report.config_changes == [".container-bp.yml"]
+    assert "takes effect once it is merged" in report.detail
+    review = github.reviews(OWNER, NAME, number)[0]
+    assert "`.container-bp.yml`, which takes effect once it is merged" in str(review["body"])
+    # One tree and one blob for the config, nothing more.
+    assert github.count("GET", f"/repos/{FULL}/git/trees/{base_sha}") == 1
+    assert github.count("GET", f"/repos/{FULL}/contents/*") == 0
+
+
+def test_a_pull_request_that_disables_rules_keeps_the_comments(github: GitHubDouble) -> None:
+    number = open_pr(github, HEAD)
+    first = review_pr(client(github), FULL, number, Options(), None)
+    assert len(first.posted) >= 2
+    codes = sorted({c.rule for c in first.posted})
+    config = f"rules:\n  disable: [{', '.join(codes)}]\n".encode()
+    github.commit_files(OWNER, NAME, "feature", {".container-bp.yml": config})
+    again = review_pr(client(github), FULL, number, Options(), None)
+    assert again.removed == 0 and again.duplicates == len(first.posted)
+    assert len(github.review_comments(OWNER, NAME, number)) == len(first.posted)
+    assert again.config_changes == [".container-bp.yml"]
+    assert "takes effect once it is merged" in again.detail
+
+
+def test_a_config_in_a_truncated_base_tree_is_still_found(github: GitHubDouble) -> None:
+    # Git lists "+0.md" before ".github": the truncated answer stops before the config.
+    base = {**BASE, **{f"+{i}.md": b"x\n" for i in range(5)}}
+    config = {".github/.container-bp.yml": b"rules:\n  disable: [CBP110]\n"}
+    number = open_pr(github, {**HEAD, **config}, {**base, **config})
+    github.tree_entry_limit = 3
+    report = review_pr(client(github), FULL, number, Options(), None)
+    assert report.posted and "CBP110" not in {c.rule for c in report.posted}
+    assert report.config_changes == []
+    assert github.count("GET", f"/repos/{FULL}/contents/.github/.container-bp.yml") == 1
+
+
+# -- only the bot's own comments count --------------------------------------------------------
+
+
+def test_only_the_bots_own_comments_count(github: GitHubDouble) -> None:
+    number = open_pr(github, HEAD)
+    gh = client(github)
+    first = review_pr(gh, FULL, number, Options(), None)
+    ours = {int(c["id"]): c for c in github.review_comments(OWNER, NAME, number)}
+    assert all(c["user"]["type"] == "Bot" for c in ours.values())
+    target = next(c for c in ours.values() if str(c["body"]).startswith("**CBP110"))
+    mark = marker(next(iter(fingerprints_in(str(target["body"])))))
+    # The bot's comment is gone (resolved and deleted by hand); a person posts its marker.
+    gh.requester.requestJsonAndCheck(
+        "DELETE", f"{gh.get_repo(FULL).url}/pulls/comments/{target['id']}"
+    )
+    line = int(target["line"])
+    github.add_review_comment(OWNER, NAME, number, "api/Dockerfile", line,
+                              f"looks fine {mark}", user="mallory")  # fmt: skip
+    github.add_review_comment(OWNER, NAME, number, "api/Dockerfile", line,
+                              f"Copied from the bot: {marker('0123456789abcdef')}",
+                              user="maintainer")  # fmt: skip
+    again = review_pr(gh, FULL, number, Options(), None)
+    assert [c.rule for c in again.posted] == ["CBP110"]
+    assert again.duplicates == len(first.posted) - 1 and again.removed == 0
+    others = [c for c in github.review_comments(OWNER, NAME, number) if c["user"]["type"] != "Bot"]
+    assert sorted(c["user"]["login"] for c in others) == ["maintainer", "mallory"]
+
+
+# -- when unsure, nothing is deleted; a rate limit is not a read-only token --------------------
+
+
+def test_comments_are_kept_when_a_changed_file_cannot_be_read(github: GitHubDouble) -> None:
+    number = open_pr(github, HEAD)
+    first = review_pr(client(github), FULL, number, Options(), None)
+    assert first.result is not None
+    fixed = next(r.fixed for r in first.result.files if r.source_path == "api/Dockerfile")
+    assert fixed is not None
+    github.commit_files(OWNER, NAME, "feature", {"api/Dockerfile": fixed.encode()})
+    github.fail_next("GET", f"/repos/{FULL}/git/blobs/*", 502, times=2)
+    quick = connect(github.base_url, github.token, retry=make_retry(backoff_factor=0, total=1))
+    again = review_pr(quick, FULL, number, Options(), None)
+    assert again.result is not None and not again.result.files
+    assert again.removed == 0 and "earlier comments kept" in again.detail
+    assert len(github.review_comments(OWNER, NAME, number)) == len(first.posted)
+    # Once the file can be read, the comments of the findings it no longer has go.
+    assert review_pr(client(github), FULL, number, Options(), None).removed == len(first.posted)
+
+
+def test_rate_limited_403_is_a_failure_not_a_read_only_token(github: GitHubDouble) -> None:
+    number = open_pr(github, HEAD)
+    github.fail_next("POST", f"/repos/{FULL}/pulls/{number}/reviews", 403, times=3)
+    quick = connect(
+        github.base_url,
+        github.token,
+        retry=make_retry(secondary_wait=0, backoff_factor=0, total=1),
+    )
+    with pytest.raises(ApiFailure) as caught:
+        review_pr(quick, FULL, number, Options(), None)
+    assert caught.value.status == 403 and "rate limit" in str(caught.value)
+    assert github.reviews(OWNER, NAME, number) == []
+
+
+# -- text from the files is inert -------------------------------------------------------------
+
+POD = (
+    b'apiVersion: v1\nkind: Pod\nmetadata:\n  name: "x` @acme/security-team please approve'
+    b' <img src=https://example.invalid/p.png> `y"\nspec:\n  containers:\n'
+    b"    - name: app\n      image: nginx:1.27\n"
+)
+
+
+def test_names_in_messages_cannot_mention_or_add_html(github: GitHubDouble) -> None:
+    number = open_pr(github, {"k8s/pod.yaml": POD}, {"README.md": b"x\n"})
+    report = review_pr(client(github), FULL, number, Options(), None)
+    assert "CBP202" in {c.rule for c in report.posted}
+    for comment in github.review_comments(OWNER, NAME, number):
+        text = outside_code(str(comment["body"]))
+        assert "@acme" not in text and "<img" not in text and "`" not in text
+    bare = next(c for c in github.review_comments(OWNER, NAME, number) if "CBP202" in c["body"])
+    assert "@\u2060acme/security-team" in bare["body"] and "&lt;img" in bare["body"]

@@ -10,15 +10,14 @@ import pytest
 
 from bot import __version__
 from bot.fixpr.body import (
-    code,
     config_disable_snippet,
     config_ignore_snippet,
-    fenced,
     github_anchor,
     pr_body,
     pr_title,
 )
 from bot.fixpr.state import PrState, decode, encode, fixes_digest
+from bot.markdown import code, fenced
 from bot.summary import FINDING_ROWS, job_summary
 from fixers.config import find_config, load_config, parse_config
 from fixers.engine import Selection

@@ -32,6 +32,7 @@ from bot.github.client import ApiFailure, connect, install_redaction, redact
 from bot.github.memo import Memory
 from bot.github.sarif_upload import upload_sarif
 from bot.github.snapshot import RepoSnapshot
+from bot.markdown import cell
 from bot.report import render
 from bot.report.github_report import command
 from bot.review.publish import review_pr
@@ -56,6 +57,7 @@ class Outputs:
     extra_annotations: list[Finding] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     analysed: bool = True  # False: every repository was skipped as unchanged
+    outside: int = 0  # review: findings on lines the pull request does not change
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
@@ -155,7 +157,7 @@ def _from_fix_reports(reports: list[Report], mode: str) -> Outputs:
     lines = ["| Repository | Outcome | Pull request | Detail |", "|---|---|---|---|"]
     for r in reports:
         link = f"[#{r.pr_number}]({r.pr_url})" if r.pr_number else ""
-        lines.append(f"| {r.repo} | {r.outcome} | {link} | {r.detail.replace('|', '/')} |")
+        lines.append(f"| {r.repo} | {r.outcome} | {link} | {cell(r.detail)} |")
     out.summary = "\n".join(lines) + "\n"
     return out
 
@@ -184,6 +186,7 @@ def _review(gh: Github, inputs: ActionInputs, runner: RunnerEnv, resolver: Resol
         + (f" {report.detail}." if report.detail else "")
         + "\n"
     )
+    out.outside = len(report.outside)
     if report.read_only or not post:
         out.extra_annotations = [f for r in out.result.files for f in r.findings]
     else:
@@ -260,7 +263,9 @@ def _publish(out: Outputs, inputs: ActionInputs, runner: RunnerEnv, mode: str) -
     shown = {"review": out.extra_annotations, "sweep": []}.get(mode, findings)
     for line in annotation_lines(shown):
         print(line)
-    summary = job_summary(result, mode=mode, pr_url=out.values.get("pr-url") or None)
+    summary = job_summary(
+        result, mode=mode, pr_url=out.values.get("pr-url") or None, outside=out.outside
+    )
     append_summary(runner.summary_path, summary + ("\n" + out.summary if out.summary else ""))
     set_outputs(runner.output_path, out.values)
     _echo_untrusted(out.summary)

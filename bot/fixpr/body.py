@@ -1,8 +1,9 @@
 """The fix pull request's title and body: every change, why it matters and how to opt out.
 
 The body is Markdown for GitHub. Text that comes from the scanned files (paths, messages) is
-escaped so that it cannot break a table, a code fence or the hidden state marker, and the
-body is kept under GitHub's size limit by leaving out detail, never by cutting text mid-way.
+escaped (``bot.markdown``) so that it cannot break a table, a code fence or the hidden state
+marker, add HTML or mention anyone, and the body is kept under GitHub's size limit by leaving
+out detail, never by cutting text mid-way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from bot import __version__
 from bot.fixpr.state import PrState, encode
+from bot.markdown import cell, code, fenced, table
 from bot.report.text_report import unified_diff
 from fixers.engine import allowed
 from fixers.k8s.kind import IGNORE_ANNOTATION
@@ -39,60 +41,7 @@ _COMMENT_WHERE = {
     "k8s": "at the end of the line, or above the container's `- name:` line",
 }
 
-# -- Markdown helpers -------------------------------------------------------------------------
-
-_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
-_PUNCT = re.compile(r"[!-/:-@\[-`{-~]")  # every ASCII punctuation character
-
-
-def code(text: str) -> str:
-    """``text`` as an inline code span, whatever backticks it holds."""
-    text = text.replace("\r", " ").replace("\n", " ")
-    if not text:
-        return ""
-    ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text[0] == "`" or text[-1] == "`" else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def fenced(text: str, lang: str = "") -> str:
-    """A fenced code block that nothing in ``text`` can close early."""
-    longest = max((len(run) for run in re.findall(r"^[ \t]*(`{3,}|~{3,})", text, re.M)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{text.rstrip(chr(10))}\n{fence}"
-
-
-def _entities(text: str) -> str:
-    return _PUNCT.sub(lambda m: f"&#{ord(m.group())};", text)
-
-
-def _plain(text: str) -> str:
-    """Text outside code spans: literal, and nothing in it splits a table cell."""
-    text = html.escape(text, quote=False)
-    return text.replace("\\", "&#92;").replace("|", "&#124;").replace("`", "&#96;")
-
-
-def cell(text: str) -> str:
-    """Markdown (code spans and plain text) made safe for one table cell: one line, no
-    unescaped pipe, no stray backtick pairing with another, no HTML."""
-    text = " ".join(text.split())
-    out: list[str] = []
-    pos = 0
-    for m in _CODE_SPAN.finditer(text):
-        out.append(_plain(text[pos : m.start()]))
-        content = m.group(2)
-        # A pipe splits a cell even inside a code span; `\|` would fail after a backslash.
-        out.append(f"<code>{_entities(content)}</code>" if "|" in content else m.group())
-        pos = m.end()
-    out.append(_plain(text[pos:]))
-    return "".join(out)
-
-
-def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A table of already escaped cells."""
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+# -- Helpers ----------------------------------------------------------------------------------
 
 
 def github_anchor(heading: str) -> str:
@@ -382,7 +331,9 @@ def _diff_block(file: FileResult) -> str:
     diff = unified_diff(file).splitlines()
     hunk = next((i for i, line in enumerate(diff) if line.startswith("@@")), len(diff))
     changed = sum(1 for line in diff[hunk:] if line[:1] in "+-")
-    summary = f"<code>{html.escape(file.path)}</code> ({_plural(changed, 'line')} changed)"
+    # A line break would let a blank line end the HTML block, and the rest be Markdown.
+    path = html.escape(" ".join(file.path.splitlines()))
+    summary = f"<code>{path}</code> ({_plural(changed, 'line')} changed)"
     note = ""
     if len(diff) > MAX_DIFF_LINES:
         note = (

@@ -2,7 +2,8 @@
 can be shown on lines of the diff.
 
 Pure: it reads one ``FileResult`` (scanned and fixed) and the hunks of the file's patch, and
-returns what to post; fetching and posting are the caller's.
+returns what to post; fetching and posting are the caller's. Text from the scanned files is
+escaped with ``bot.markdown``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from bot.markdown import inline
 from bot.review.fingerprint import fingerprint, marker
 from bot.review.hunks import Hunk, added_lines, hunk_of
 from fixers.model import Edit, FileResult, Finding, FixSafety, Severity
@@ -354,7 +356,7 @@ def _unfixed_notes(finding: Finding, result: FileResult) -> list[str]:
         prefix = f"{finding.rule} line {finding.line}: "
         dropped = [r[len(prefix) :] for r in result.rejected if r.startswith(prefix)]
         if dropped:
-            notes.append(f"The automatic fix was not applied: {dropped[0]}.")
+            notes.append(f"The automatic fix was not applied: {inline(dropped[0])}.")
         elif finding.fix.safety == FixSafety.UNSAFE:
             notes.append("`container-bp fix --unsafe` makes this change.")
         else:
@@ -378,7 +380,7 @@ def _plain(
     safety: FixSafety = FixSafety.NONE,
 ) -> ReviewComment:
     if finding.suggestion:
-        notes = [f"Hint: {finding.suggestion}", *notes]
+        notes = [f"Hint: {inline(finding.suggestion)}", *notes]
     body = _body(finding, fp, suggestion=None, notes=notes, safety=safety)
     start, line = _place(finding, hunks)
     return ReviewComment(path, line, start, body, fp, finding.rule, finding.severity)
@@ -417,7 +419,9 @@ def _body(
 ) -> str:
     rule = find_rule(finding.rule)
     name = f" {rule.doc.name}" if rule is not None else ""
-    parts = [f"**{finding.rule}{name}** — {finding.message}"]
+    # Messages and hints quote the scanned files (names, paths): only their code spans stay
+    # Markdown, so a name cannot mention anyone or add HTML under the bot's name.
+    parts = [f"**{finding.rule}{name}** — {inline(finding.message)}"]
     why = _why(finding.rule)
     if why:
         parts.append(why)
