@@ -155,9 +155,11 @@ def fix_text(
     refused: set[tuple[Any, ...]] = set()
     history: list[tuple[Edit, ...]] = []
     original = line_starts(text)
+    first = {rule.doc.code for rule in selection.rules(kind_name) if rule.fix_first}
 
     for _ in range(MAX_ROUNDS):
         candidates = _candidates(current, findings, refused, unsafe)
+        candidates.sort(key=lambda f: f.rule not in first)  # stable: finding order kept
         if not candidates:
             break
         batch = _disjoint(candidates)

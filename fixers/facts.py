@@ -19,6 +19,8 @@ class Facts:
     resolved: bool = False
     pin_digests: bool = True
     pin_ignore: tuple[str, ...] = ()
+    # Lookups for images a fix may write, not ones the files use: their failure is no gap.
+    proposed: frozenset[str] = frozenset()
 
     def resolution(self, image: ImageRef) -> Resolution | None:
         return self.resolutions.get(resolution_key(image))

@@ -34,6 +34,13 @@ def images_of(kind: Kind, doc: Any) -> list[ImageRef]:
     return list(finder(doc)) if finder is not None else []
 
 
+def proposed_images_of(kind: Kind, doc: Any) -> list[ImageRef]:
+    """Images a fix may write into the document (not there yet), looked up ahead so that the
+    new reference can be pinned in the same run."""
+    finder = getattr(kind, "proposed_images", None)
+    return list(finder(doc)) if finder is not None else []
+
+
 def object_at(kind: Kind, doc: Any, line: int) -> tuple[str, str] | None:
     """(kind, name) of the object at a line, for kinds made of named objects (Kubernetes)."""
     finder = getattr(kind, "object_at", None)

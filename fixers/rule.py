@@ -63,6 +63,9 @@ class Rule(Generic[DocT]):
     """
 
     doc: ClassVar[RuleDoc]
+    # A fix that restructures the file goes before the others in a fix run: edits made first
+    # by other rules could rule it out (CBP113 splits the build before init and USER land).
+    fix_first: ClassVar[bool] = False
 
     def check(self, ctx: Context[DocT]) -> Iterable[Finding]:
         raise NotImplementedError

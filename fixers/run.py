@@ -12,9 +12,9 @@ from fixers.discover import is_compose_name, kind_of, sniff_yaml
 from fixers.engine import KINDS, Selection, fix_text, scan_doc
 from fixers.facts import Facts
 from fixers.images import ImageRef
-from fixers.kinds import images_of, related_files
+from fixers.kinds import images_of, proposed_images_of, related_files
 from fixers.model import FileResult, Finding, Skipped
-from fixers.pinning.model import Resolver, needs_resolution
+from fixers.pinning.model import Resolver, needs_resolution, resolution_key
 from fixers.pinning.pin import ignored_image
 from fixers.pinning.resolver import resolve_all
 from fixers.source import Source, Unreadable
@@ -78,6 +78,7 @@ def gather_facts(
     if resolver is None:
         return Facts(pin_digests=config.pin_digests, pin_ignore=config.pin_ignore)
     images: list[ImageRef] = []
+    proposed: list[ImageRef] = []
     for path, kind_name in targets:
         if config.path_ignored(path):
             continue
@@ -88,13 +89,22 @@ def gather_facts(
                 kind = KINDS[name]
                 doc = kind.parse(text)
                 images.extend(images_of(kind, doc))
+                proposed.extend(proposed_images_of(kind, doc))
                 if parsed is not None:
                     parsed[path] = (text, name, doc)
         except (OSError, Unreadable, ValueError):
             continue  # reported when the file itself is processed
-    wanted = [i for i in images if needs_resolution(i) and not ignored_image(i, config.pin_ignore)]
+
+    def lookup(found: list[ImageRef]) -> list[ImageRef]:
+        return [i for i in found if needs_resolution(i) and not ignored_image(i, config.pin_ignore)]
+
+    wanted = lookup(images)
+    extra = [
+        i for i in lookup(proposed) if resolution_key(i) not in {resolution_key(w) for w in wanted}
+    ]
     return Facts(
-        resolutions=resolve_all(resolver, wanted) if wanted else {},
+        resolutions=resolve_all(resolver, wanted + extra) if wanted or extra else {},
+        proposed=frozenset(resolution_key(i) for i in extra),
         resolved=True,
         pin_digests=config.pin_digests,
         pin_ignore=config.pin_ignore,

@@ -35,3 +35,9 @@ class DockerfileKind:
                 if image is not None:
                     found.append(image)
         return found
+
+    def proposed_images(self, doc: Dockerfile) -> list[ImageRef]:
+        """The runtime bases a multi-stage split (CBP113) may write."""
+        from fixers.dockerfile.multistage import runtime_images
+
+        return runtime_images(doc)
