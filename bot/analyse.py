@@ -62,7 +62,9 @@ def analyse(
     result = run(source, list(targets), selection, fix=options.fix, unsafe=options.unsafe,
                  parsed=parsed)  # fmt: skip
     result.incomplete += [
-        f"{key}: {r.error}" for key, r in sorted(facts.resolutions.items()) if r.transient
+        f"{key}: {r.error}"
+        for key, r in sorted(facts.resolutions.items())
+        if r.transient and key not in facts.proposed
     ]
     result.incomplete += [
         f"{path}: could not be read" for path in getattr(source, "failed_reads", [])
