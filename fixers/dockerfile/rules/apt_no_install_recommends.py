@@ -62,9 +62,9 @@ class AptNoInstallRecommends(Rule[Dockerfile]):
             "without naming it disappears, most often `ca-certificates` (recommended by curl, "
             "wget, git and openssl, needed for HTTPS), `openssh-client` for git over SSH, "
             "`libc6-dev` (the C headers `gcc` only recommends: install `build-essential` or "
-            "name it), or `less`. Build and test the image, and add such packages to the install list by "
-            "name. The fix never adds version pins (`pkg=1.2-3`): pinned Debian and Ubuntu "
-            "versions vanish from the archives and break the build."
+            "name it), or `less`. Build and test the image, and add such packages to the "
+            "install list by name. The fix never adds version pins (`pkg=1.2-3`): pinned "
+            "Debian and Ubuntu versions vanish from the archives and break the build."
         ),
         severity=Severity.WARNING,
         references=(
