@@ -21,7 +21,7 @@ def containers() -> Iterator[ContainerEnv]:
     if reason:
         if running_in_ci():
             pytest.fail(f"CI=true but real containers cannot run: {reason}")
-        pytest.skip(reason)
+        pytest.skip(f"real builds and containers cannot run here: {reason}")
     env = ContainerEnv.start()
     try:
         yield env

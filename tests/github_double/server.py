@@ -190,6 +190,21 @@ def _git_date(iso: str | None, default: int) -> str:
     return f"@{int(parsed.timestamp())} +0000"
 
 
+def _since(items: list[JSON], query: JSON) -> list[JSON]:
+    """The ``since`` filter of GitHub's comment lists (by ``updated_at``)."""
+    if "since" not in query:
+        return items
+    try:
+        since = dt.datetime.fromisoformat(query["since"].replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(422, "Invalid value for since") from None
+    return [
+        c
+        for c in items
+        if dt.datetime.fromisoformat(c["updated_at"].replace("Z", "+00:00")) >= since
+    ]
+
+
 class GitHubDouble:
     """A GitHub REST API double. Start with `start()` (or use the `github` fixture)."""
 
@@ -1495,16 +1510,7 @@ class GitHubDouble:
         if n not in repo.pulls:
             raise ApiError(404, "Not Found")
         comments = repo.comments.get(n, [])
-        if "since" in q:
-            try:
-                since = dt.datetime.fromisoformat(q["since"].replace("Z", "+00:00"))
-            except ValueError:
-                raise ApiError(422, "Invalid value for since") from None
-            comments = [
-                c
-                for c in comments
-                if dt.datetime.fromisoformat(c["updated_at"].replace("Z", "+00:00")) >= since
-            ]
+        comments = _since(comments, q)
         page, headers = self._paginate(
             f"/repos/{repo.owner}/{repo.name}/issues/{n}/comments", q, comments
         )
@@ -1674,16 +1680,7 @@ class GitHubDouble:
         repo, pr = self._pull(p)
         n = pr["number"]
         comments = self._visible_comments(repo, n)
-        if "since" in q:
-            try:
-                since = dt.datetime.fromisoformat(q["since"].replace("Z", "+00:00"))
-            except ValueError:
-                raise ApiError(422, "Invalid value for since") from None
-            comments = [
-                c
-                for c in comments
-                if dt.datetime.fromisoformat(c["updated_at"].replace("Z", "+00:00")) >= since
-            ]
+        comments = _since(comments, q)
         if "sort" in q:
             key = "updated_at" if q["sort"] == "updated" else "created_at"
             comments = sorted(comments, key=lambda c: (c[key], c["id"]))
